@@ -1,0 +1,126 @@
+// What a chat platform must provide; everything else (access, pairing, inbox, delivery) lives in bridges/core.
+
+export type PlatformName = 'telegram' | 'feishu' | 'slack' | 'discord';
+
+/** Where a reply goes: one conversation = one runtime thread. */
+export interface ConversationRef {
+  platform: PlatformName;
+  /** Platform chat id (Telegram chat id, Feishu oc_…, Slack C…/D…, Discord channel). */
+  chatId: string;
+  /** Forum topic / Feishu thread / Slack thread_ts / Discord thread; absent for the chat itself. */
+  topicId?: string;
+  kind: 'private' | 'group';
+}
+
+/** The stable key of a conversation: `<chat id>` or `<chat id>:<topic id>` (thread metadata `conversation`). */
+export function conversationKey(c: Pick<ConversationRef, 'chatId' | 'topicId'>): string {
+  return c.topicId === undefined ? c.chatId : `${c.chatId}:${c.topicId}`;
+}
+
+export interface Sender {
+  /** Platform user id (Telegram numeric id, Feishu ou_…). */
+  id: string;
+  /** Display name, for logs and owner prompts only; never used for access decisions. */
+  name?: string;
+}
+
+export interface InboundMessage {
+  /**
+   * Unique per platform delivery of this message across restarts and redeliveries
+   * (Telegram: `<bot id>:<update_id>`, Feishu: message_id). Used for dedupe and as the Idempotency-Key.
+   */
+  dedupeKey: string;
+  conversation: ConversationRef;
+  sender: Sender;
+  text: string;
+  /** In groups: the bot was mentioned, replied to, or sent a command. Always true in private chats. */
+  addressed: boolean;
+  /** Platform message id, so replies can quote it where the platform allows. */
+  messageId?: string;
+  /** When the platform says the message was sent (ms since epoch). */
+  sentAt: number;
+}
+
+/** A button press on an approval prompt. */
+export interface InboundAction {
+  dedupeKey: string;
+  conversation: ConversationRef;
+  sender: Sender;
+  approvalId: string;
+  decision: 'approve' | 'deny';
+  /** Shows a short answer to the presser (Telegram answerCallbackQuery, Feishu card toast). */
+  answer(text: string): Promise<void>;
+}
+
+export interface InboundHandlers {
+  /** Resolves once the message is on disk; the adapter confirms it to the platform only after. */
+  onMessage(m: InboundMessage): Promise<void>;
+  onAction(a: InboundAction): Promise<void>;
+  /** The platform moved a conversation (Telegram group → supergroup). */
+  onConversationMoved?(from: ConversationRef, to: ConversationRef): Promise<void>;
+}
+
+export interface SentRef {
+  messageId: string;
+}
+
+export interface ApprovalPrompt {
+  approvalId: string;
+  tool: string;
+  /** The exact command or path and a content summary, as the runtime sent it. */
+  summary: string;
+  text: string;
+}
+
+/** Pacing the core applies to everything it sends to one platform (messages, typing, edits). */
+export interface SendLimits {
+  /** Minimum gap between sends into one private chat. */
+  privateIntervalMs: number;
+  /** Sends per minute into one group chat. */
+  groupPerMinute: number;
+  /** Sends per second across the whole bot. */
+  globalPerSecond: number;
+}
+
+/**
+ * Why a send failed, classified by the adapter from the platform's own error so the core can
+ * act without knowing the platform.
+ */
+export type DeliveryFailure =
+  | { kind: 'retry_after'; seconds: number } // flood control: wait, then retry the same request
+  | { kind: 'transient' } // network, 5xx: retry with backoff
+  | { kind: 'too_long' } // re-chunk smaller and retry
+  | { kind: 'moved'; to: ConversationRef } // conversation has a new id: move it and resend there
+  | { kind: 'gone'; reason: string } // blocked, chat or topic deleted/closed: drop, never elsewhere
+  | { kind: 'fatal'; reason: string }; // bad token and the like: stop the bridge
+
+export class DeliveryError extends Error {
+  constructor(
+    readonly failure: DeliveryFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeliveryError';
+  }
+}
+
+export interface ChatAdapter {
+  readonly platform: PlatformName;
+  /** Per message, in code points (Telegram 4096; the core keeps a margin). */
+  readonly textLimit: number;
+  readonly limits: SendLimits;
+  /** Connects and begins delivering inbound messages; resolves once receiving has started. */
+  start(handlers: InboundHandlers): Promise<void>;
+  /** Stops receiving and closes connections; resolves when nothing is in flight. */
+  stop(): Promise<void>;
+  /** Sends plain text. Throws DeliveryError. `key` is stable across retries (platform idempotency where it exists). */
+  send(to: ConversationRef, text: string, key: string): Promise<SentRef>;
+  /** Shows "typing…" for a few seconds. */
+  typing?(to: ConversationRef): Promise<void>;
+  /** Sends an approval request with Approve/Deny buttons. Throws DeliveryError. */
+  askApproval?(to: ConversationRef, prompt: ApprovalPrompt, key: string): Promise<SentRef>;
+  /** Marks an approval prompt decided (edit the message, remove the buttons). Best effort. */
+  markApprovalDecided?(to: ConversationRef, sent: SentRef, text: string): Promise<void>;
+  /** Health the adapter wants reported (poll conflicts, connection state). */
+  health?(): Record<string, unknown>;
+}

@@ -1,0 +1,78 @@
+// One logger for every process: JSON lines on stdout, with secrets redacted inside the logger.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+const secrets = new Set<string>();
+// Shapes that are secrets wherever they appear (a grammY error carries the bot URL with its token).
+const SECRET_PATTERNS: RegExp[] = [
+  /\bbot\d{3,}:[A-Za-z0-9_-]{20,}/g,
+  /\b\d{5,}:[A-Za-z0-9_-]{30,}\b/g,
+  /(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+  /\b(sk|xoxb|xoxp|xapp)-[A-Za-z0-9-_]{10,}/g,
+  /([?&](?:ticket|access_key|token|key)=)[^&\s"]+/gi,
+];
+
+/** Registers a value that must never be printed (tokens, keys, app secrets). */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 6) secrets.add(value);
+}
+
+/** Replaces every registered secret and secret-shaped string with [redacted]. */
+export function redact(text: string): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('[redacted]');
+  for (const p of SECRET_PATTERNS) {
+    out = out.replace(p, (_m, keep: unknown) => (typeof keep === 'string' && /[=\s]$/.test(keep) ? `${keep}[redacted]` : '[redacted]'));
+  }
+  return out;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(component: string): Logger;
+}
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; stdout by default, a collector in tests. */
+  write?: (line: string) => void;
+}
+
+function errorFields(value: unknown): unknown {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return { name: value.name, message: value.message, ...(code !== undefined ? { code } : {}) };
+  }
+  return value;
+}
+
+export function createLogger(component: string, options: LoggerOptions = {}): Logger {
+  const threshold = LOG_LEVELS.indexOf(options.level ?? 'info');
+  const write = options.write ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (LOG_LEVELS.indexOf(level) < threshold) return;
+    const record: Record<string, unknown> = { time: new Date().toISOString(), level, component, msg };
+    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = errorFields(v);
+    let line: string;
+    try {
+      line = JSON.stringify(record);
+    } catch {
+      line = JSON.stringify({ time: record.time, level, component, msg });
+    }
+    write(redact(line));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (sub) => createLogger(`${component}.${sub}`, options),
+  };
+}
+
+/** A logger that drops everything, for tests and library defaults. */
+export const silentLogger: Logger = createLogger('silent', { write: () => {} });

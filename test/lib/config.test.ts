@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLoopbackHost, loadClientConfig, loadRuntimeConfig, loadTelegramConfig, readEnvironment, hasBridgeCredentials } from '../../lib/config.js';
+import { ConfigError } from '../../lib/errors.js';
+
+const workspace = mkdtempSync(join(tmpdir(), 'tether-cfg-'));
+const base = { HOME: workspace, TETHER_WORKSPACE: workspace };
+const telegramToken = '123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ra';
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('runtime configuration', () => {
+  it('has the contract defaults', () => {
+    const c = loadRuntimeConfig(base);
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 7878, provider: 'ollama', workers: 2, turnTimeoutMs: 900_000, approval: 'ask', token: undefined });
+    expect(c.baseUrl).toBe('http://127.0.0.1:11434/v1');
+    expect(c.stateDir).toBe(join(workspace, '.local', 'state', 'tether'));
+  });
+
+  it('prefers XDG_STATE_HOME and then TETHER_STATE_DIR', () => {
+    expect(loadRuntimeConfig({ ...base, XDG_STATE_HOME: '/x/state' }).stateDir).toBe('/x/state/tether');
+    expect(loadRuntimeConfig({ ...base, XDG_STATE_HOME: '/x/state', TETHER_STATE_DIR: '/y' }).stateDir).toBe('/y');
+  });
+
+  it.each([
+    ['TETHER_HOST', '0.0.0.0', /TETHER_HOST is "0.0.0.0", expected a loopback address/],
+    ['TETHER_HOST', '192.168.1.4', /loopback/],
+    ['TETHER_PORT', '99999', /TETHER_PORT is "99999", expected a whole number from 0 to 65535/],
+    ['TETHER_PORT', 'http', /TETHER_PORT/],
+    ['TETHER_WORKERS', '0', /TETHER_WORKERS/],
+    ['TETHER_TURN_TIMEOUT_S', '-1', /TETHER_TURN_TIMEOUT_S is "-1", expected a positive number of seconds/],
+    ['TETHER_APPROVAL', 'maybe', /TETHER_APPROVAL is "maybe", expected one of ask, auto, readonly/],
+    ['TETHER_PROVIDER', 'acme', /TETHER_PROVIDER is "acme", expected one of openai, deepseek/],
+    ['TETHER_BASE_URL', 'ftp://x', /TETHER_BASE_URL is "ftp:\/\/x", expected an http/],
+    ['TETHER_LOG_LEVEL', 'loud', /TETHER_LOG_LEVEL/],
+    ['TETHER_WORKSPACE', '/nonexistent/tether-ws', /TETHER_WORKSPACE is "\/nonexistent\/tether-ws", which is not an existing directory/],
+  ])('refuses %s=%s with a message naming it', (name, value, message) => {
+    expect(errorOf(() => loadRuntimeConfig({ ...base, [name]: value })).message).toMatch(message);
+  });
+
+  it('masks a bad token instead of printing it', () => {
+    const err = errorOf(() => loadRuntimeConfig({ ...base, TETHER_TOKEN: 'short-secret' }));
+    expect(err.message).toMatch(/TETHER_TOKEN/);
+    expect(err.message).not.toContain('short-secret');
+  });
+
+  it('accepts every loopback form and nothing else', () => {
+    for (const h of ['127.0.0.1', '127.3.4.5', '::1', '[::1]', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '127.0.0.1.nip.io', 'localhost.evil']) expect(isLoopbackHost(h)).toBe(false);
+  });
+
+  it('needs a key for hosted providers, naming the provider variable', () => {
+    expect(errorOf(() => loadRuntimeConfig({ ...base, TETHER_PROVIDER: 'deepseek' })).message).toMatch(/^DEEPSEEK_API_KEY is not set/);
+    const c = loadRuntimeConfig({ ...base, TETHER_PROVIDER: 'deepseek', DEEPSEEK_API_KEY: 'sk-abcdefghijkl' });
+    expect(c).toMatchObject({ apiKey: 'sk-abcdefghijkl', apiKeyVariable: 'DEEPSEEK_API_KEY', model: 'deepseek-chat' });
+    expect(loadRuntimeConfig({ ...base, TETHER_PROVIDER: 'deepseek', TETHER_API_KEY: 'k-123456', DEEPSEEK_API_KEY: 'sk-x' }).apiKeyVariable).toBe('TETHER_API_KEY');
+  });
+
+  it('lets TETHER_BASE_URL point a row at any compatible server', () => {
+    const c = loadRuntimeConfig({ ...base, TETHER_PROVIDER: 'openai', TETHER_BASE_URL: 'http://127.0.0.1:9999/v1/' });
+    expect(c.baseUrl).toBe('http://127.0.0.1:9999/v1');
+    expect(c.apiKey).toBeUndefined();
+  });
+
+  it('asks for a model name where the provider has no default', () => {
+    expect(errorOf(() => loadRuntimeConfig({ ...base, TETHER_PROVIDER: 'vllm' })).message).toMatch(/^TETHER_MODEL is not set/);
+  });
+});
+
+describe('bridge configuration', () => {
+  it('needs TELEGRAM_BOT_TOKEN, and never prints it', () => {
+    expect(errorOf(() => loadTelegramConfig(base)).message).toMatch(/^TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather/);
+    const err = errorOf(() => loadTelegramConfig({ ...base, TELEGRAM_BOT_TOKEN: 'not-a-token-but-secret-1234' }));
+    expect(err.message).toMatch(/TELEGRAM_BOT_TOKEN/);
+    expect(err.message).not.toContain('secret-1234');
+  });
+
+  it('parses the allowlist and refuses non-numeric ids', () => {
+    expect(loadTelegramConfig({ ...base, TELEGRAM_BOT_TOKEN: telegramToken, TELEGRAM_ALLOWLIST: '42, -1001234 ,7' }).allowlist).toEqual(['42', '-1001234', '7']);
+    expect(errorOf(() => loadTelegramConfig({ ...base, TELEGRAM_BOT_TOKEN: telegramToken, TELEGRAM_ALLOWLIST: '42,@bob' })).message).toMatch(/"@bob" is not one/);
+  });
+
+  it('refuses a runtime URL that is not loopback', () => {
+    expect(errorOf(() => loadClientConfig({ ...base, TETHER_RUNTIME_URL: 'http://10.0.0.2:7878' })).message).toMatch(/^TETHER_RUNTIME_URL/);
+  });
+
+  it('knows which bridges have credentials', () => {
+    expect(hasBridgeCredentials({ TELEGRAM_BOT_TOKEN: telegramToken }, 'telegram')).toBe(true);
+    expect(hasBridgeCredentials({ FEISHU_APP_ID: 'cli_x' }, 'feishu')).toBe(false);
+  });
+});
+
+describe('.env loading', () => {
+  it('reads .env but never overrides variables already set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tether-env-'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.env'), 'TETHER_PORT=9000\nTETHER_MODEL=from-file\n');
+    const env = readEnvironment({ TETHER_PORT: '7000' }, dir);
+    expect(env.TETHER_PORT).toBe('7000');
+    expect(env.TETHER_MODEL).toBe('from-file');
+  });
+});

@@ -1,0 +1,52 @@
+// How tools describe amounts to people and models: byte sizes, line counts, shortened one-liners, UTF-8-safe cuts.
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
+  return `${n} ${n === 1 ? word : pluralWord}`;
+}
+
+/** Lines as a person counts them: a last line without a newline still counts. */
+export function countLines(text: string): number {
+  if (text === '') return 0;
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return text.endsWith('\n') ? n : n + 1;
+}
+
+/** One line of at most `max` characters: newlines shown as ⏎, the middle elided. */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
+  const chars = Array.from(flat);
+  if (chars.length <= max) return flat;
+  return `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function isContinuationByte(b: number | undefined): boolean {
+  return b !== undefined && (b & 0xc0) === 0x80;
+}
+
+/** The largest cut ≤ `at` that does not split a UTF-8 character: bytes [0, cut) stay whole. */
+export function utf8CutBefore(bytes: Uint8Array, at: number): number {
+  let cut = Math.max(0, Math.min(at, bytes.length));
+  // A character is at most 4 bytes, so at most 3 continuation bytes need stepping over.
+  for (let steps = 0; steps < 3 && cut > 0 && cut < bytes.length && isContinuationByte(bytes[cut]); steps++) cut--;
+  return cut;
+}
+
+/** The smallest start ≥ `at` that begins a UTF-8 character: bytes [start, end) stay whole. */
+export function utf8StartAfter(bytes: Uint8Array, at: number): number {
+  let start = Math.max(0, Math.min(at, bytes.length));
+  for (let steps = 0; steps < 3 && start < bytes.length && isContinuationByte(bytes[start]); steps++) start++;
+  return start;
+}

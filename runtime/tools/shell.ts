@@ -1,0 +1,159 @@
+// The shell tool: `/bin/sh -c` in the workspace, in its own process group so a stop kills everything it started.
+import { spawn } from 'node:child_process';
+import type { Env } from '../../lib/config.js';
+import { parseArguments } from './arguments.js';
+import { CappedOutput } from './capped-output.js';
+import { oneLine, plural } from './measure.js';
+import { shellEnvironment } from './shell-environment.js';
+import type { Tool, ToolContext, ToolOutcome } from './types.js';
+
+export interface ShellArguments {
+  command: string;
+  timeout_s?: number;
+}
+
+export function parseShellArguments(args: unknown) {
+  return parseArguments<ShellArguments>(args, (a) => ({
+    command: a.requiredString('command', { nonEmpty: true }),
+    timeout_s: a.optionalPositiveNumber('timeout_s'),
+  }));
+}
+
+export interface ShellToolOptions {
+  /** Where the child's environment comes from before secrets are removed; the runtime's own by default. */
+  environment?: () => Env;
+  /** Between SIGTERM and SIGKILL to the group. */
+  killGraceMs?: number;
+  /** After the shell exits, how long background processes may keep the output pipes open before reading stops. */
+  drainMs?: number;
+}
+
+const SUMMARY_COMMAND_CHARS = 60;
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : Number(s.toFixed(1))} s`;
+}
+
+/** Signals the whole group; the group may already be gone, which is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: every process of the group has exited already
+  }
+}
+
+export function createShellTool(options: ShellToolOptions = {}): Tool {
+  // Passing the runtime's environment on to the child (secrets removed) is not reading configuration.
+  const environment = options.environment ?? (() => process.env);
+  const killGraceMs = options.killGraceMs ?? 2000;
+  const drainMs = options.drainMs ?? 500;
+
+  function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
+    const parsed = parseShellArguments(args);
+    if (!parsed.ok) {
+      return Promise.resolve({ ok: false, content: `bad arguments: ${parsed.problem}; call shell with {"command": "<shell command>", "timeout_s"?: <seconds>}`, summary: `shell: bad arguments (${parsed.problem})` });
+    }
+    const { command, timeout_s } = parsed.value;
+    const shown = `$ ${oneLine(command, SUMMARY_COMMAND_CHARS)}`;
+    if (ctx.signal.aborted) return Promise.resolve({ ok: false, content: 'not run: the turn was already stopped', summary: `${shown} → not run` });
+    const timeoutMs = Math.min(timeout_s === undefined ? Infinity : timeout_s * 1000, ctx.shellTimeoutMs);
+
+    return new Promise((resolve) => {
+      const output = new CappedOutput(ctx.outputMax);
+      let stoppedBy: 'timeout' | 'abort' | undefined;
+      let outputLeftOpen = false;
+      let settled = false;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      let drainTimer: NodeJS.Timeout | undefined;
+
+      const child = spawn('/bin/sh', ['-c', command], {
+        cwd: ctx.workspace,
+        // detached: its own process group (and session), so one signal reaches every grandchild.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: shellEnvironment(environment()),
+      });
+
+      const stop = (why: 'timeout' | 'abort') => {
+        if (stoppedBy || settled || child.pid === undefined) return;
+        stoppedBy = why;
+        const pid = child.pid;
+        signalGroup(pid, 'SIGTERM');
+        // Not cleared on close: a process that ignores SIGTERM and no longer holds our pipes still gets SIGKILL.
+        setTimeout(() => signalGroup(pid, 'SIGKILL'), killGraceMs).unref();
+      };
+      const onAbort = () => stop('abort');
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      if (Number.isFinite(timeoutMs)) timeoutTimer = setTimeout(() => stop('timeout'), timeoutMs);
+
+      const finish = (outcome: ToolOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timeoutTimer);
+        clearTimeout(drainTimer);
+        ctx.signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+
+      child.stdout.on('data', (chunk: Buffer) => output.append(chunk));
+      child.stderr.on('data', (chunk: Buffer) => output.append(chunk));
+
+      child.on('error', (err) => {
+        finish({ ok: false, content: `could not start /bin/sh: ${err.message}`, summary: `${shown} → could not start` });
+      });
+      child.on('exit', () => {
+        // A background process (`server &`) inherits the pipes; without this the tool would wait for it forever.
+        drainTimer = setTimeout(() => {
+          outputLeftOpen = true;
+          child.stdout.destroy();
+          child.stderr.destroy();
+        }, drainMs);
+      });
+      child.on('close', (code, signal) => {
+        let status: string;
+        if (stoppedBy === 'timeout') status = `killed after ${formatSeconds(timeoutMs)} timeout`;
+        else if (stoppedBy === 'abort') status = 'killed: the turn was stopped';
+        else if (signal) status = `killed by ${signal}`;
+        else status = `exit ${code ?? '?'}`;
+        const text = output.totalBytes === 0 ? '(no output)\n' : output.text();
+        const notes = outputLeftOpen ? '\n(a background process still holds the output open; stopped reading when the shell exited)' : '';
+        finish({
+          ok: code === 0 && !stoppedBy && !signal,
+          content: `${text}${text.endsWith('\n') ? '' : '\n'}${status}${notes}`,
+          summary: `${shown} → ${status}, ${plural(output.lineCount, 'line')}`,
+        });
+      });
+    });
+  }
+
+  return {
+    schema: {
+      name: 'shell',
+      description:
+        'Run a command with /bin/sh -c in the workspace directory. stdin is closed (no interactive prompts); stdout and stderr come back together, with the exit code. Long output keeps its beginning and end.',
+      parameters: {
+        type: 'object',
+        properties: {
+          command: { type: 'string', description: 'The shell command, e.g. "ls -la" or "npm test 2>&1 | tail -50".' },
+          timeout_s: { type: 'number', description: 'Stop the command after this many seconds (capped by the runtime limit).' },
+        },
+        required: ['command'],
+        additionalProperties: false,
+      },
+    },
+    risky: true,
+    readonly: false,
+    describe(args) {
+      const parsed = parseShellArguments(args);
+      if (!parsed.ok) return `shell (bad arguments: ${parsed.problem})`;
+      // Approvals show the exact command, never a shortened one.
+      const timeout = parsed.value.timeout_s === undefined ? '' : ` (timeout ${parsed.value.timeout_s} s)`;
+      return `$ ${parsed.value.command}${timeout}`;
+    },
+    run,
+  };
+}
+
+export const shellTool = createShellTool();

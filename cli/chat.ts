@@ -1,0 +1,488 @@
+// `tether chat`: a terminal client of the runtime — each line is a turn, the reply streams back as it is written.
+import { createInterface, type Interface } from 'node:readline';
+import { loadClientConfig, readEnvironment } from '../lib/config.js';
+import { describeError, TetherError } from '../lib/errors.js';
+import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type RuntimeEvent, type Thread, type Turn } from '../lib/runtime-client.js';
+import { readRuntimeToken } from '../lib/token.js';
+import { parseArgs, wantsHelp } from './args.js';
+
+const HELP = `Usage: tether chat [--thread ID]
+
+Talk to the runtime from this terminal: each line you type is a turn, and the reply streams back.
+Works with a pipe too (one turn per line; EOF exits after the running turn).
+
+Options:
+  --thread ID   resume a thread (its id is printed when a chat starts)
+  --help        this text
+
+In the chat:
+${chatCommandHelp()}
+  Ctrl-C        stop the running turn (twice: leave)
+  Ctrl-D        leave after the running turn ends
+
+The runtime is found at TETHER_RUNTIME_URL (default http://127.0.0.1:7878); the token is TETHER_TOKEN,
+else runtime.token in TETHER_STATE_DIR.`;
+
+// ---------- pure pieces: what a line means, and how events look on a terminal
+
+export const CHAT_COMMANDS = {
+  help: 'show the chat commands',
+  new: 'start a fresh thread',
+  thread: 'show the id of this thread (to resume it with --thread)',
+  status: 'show the thread: status, model, approval mode',
+  model: '/model NAME: use another model in this thread (no NAME: show it)',
+  exit: 'leave (also /quit)',
+} as const;
+export type ChatCommandName = keyof typeof CHAT_COMMANDS;
+
+function chatCommandHelp(): string {
+  return Object.entries(CHAT_COMMANDS)
+    .map(([name, what]) => `  /${name.padEnd(12)}${what}`)
+    .join('\n');
+}
+
+export type ChatLine = { kind: 'empty' } | { kind: 'turn'; input: string } | { kind: 'command'; name: ChatCommandName; argument: string } | { kind: 'unknown_command'; name: string };
+
+/**
+ * A line is a chat command only when it looks like one (`/word`, no further slash in the word),
+ * so a message that starts with a path such as `/etc/hosts …` still goes to the agent.
+ */
+export function parseChatLine(line: string): ChatLine {
+  const text = line.trim();
+  if (text === '') return { kind: 'empty' };
+  const m = /^\/([A-Za-z]+)(?:\s+([\s\S]*))?$/.exec(text);
+  if (!m) return { kind: 'turn', input: text };
+  const name = m[1]!.toLowerCase();
+  const argument = (m[2] ?? '').trim();
+  if (name === 'quit') return { kind: 'command', name: 'exit', argument };
+  if (name in CHAT_COMMANDS) return { kind: 'command', name: name as ChatCommandName, argument };
+  return { kind: 'unknown_command', name };
+}
+
+/** A reply in y/yes (any case) approves; everything else, including no answer, denies. */
+export function isApproval(answer: string | null): boolean {
+  return answer !== null && /^\s*y(es)?\s*$/i.test(answer);
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
+/** At most `max` code points of the first line, with an ellipsis when something was left out. */
+export function shorten(text: string, max = 100): string {
+  const firstLine = text.trim().split('\n')[0] ?? '';
+  const points = Array.from(firstLine);
+  const cut = points.length > max || firstLine.length < text.trim().length;
+  return points.slice(0, max).join('') + (cut ? '…' : '');
+}
+
+/** One line for a turn that ended without completing; undefined for a completed one. */
+export function describeUnfinishedTurn(status: string, error?: string | null): string | undefined {
+  switch (status) {
+    case 'failed':
+      return `✗ turn failed: ${error || 'no reason given'}`;
+    case 'cancelled':
+      return '✗ turn cancelled';
+    case 'interrupted':
+      return '✗ turn interrupted (the runtime restarted while it ran)';
+    default:
+      return undefined;
+  }
+}
+
+/** The few last turns of a resumed thread, briefly. */
+export function describeRecentTurns(turns: readonly Turn[], count = 3): string[] {
+  const lines: string[] = [];
+  const recent = turns.slice(-count);
+  if (turns.length > recent.length) lines.push(`… ${turns.length - recent.length} earlier turn(s)`);
+  for (const t of recent) {
+    lines.push(`you: ${shorten(t.input)}`);
+    const unfinished = describeUnfinishedTurn(t.status, t.error);
+    if (unfinished) lines.push(unfinished);
+    else if (t.status === 'completed') lines.push(`agent: ${shorten(t.output) || '(no text)'}`);
+    else lines.push(`(${t.status.replace('_', ' ')})`);
+  }
+  return lines;
+}
+
+/**
+ * Turns one turn's events into terminal text. Keeps only what it needs to place line breaks:
+ * a tool line is opened by tool.started and closed by tool.finished (`⚙ shell: $ ls → exit 0`).
+ */
+export class TurnRenderer {
+  private atLineStart = true;
+  private openTool: { tool: string; summary: string } | undefined;
+  private wroteText = false;
+
+  /** Text to print for the event, possibly empty. Approvals are asked by the caller, after this. */
+  render(event: RuntimeEvent): string {
+    switch (event.type) {
+      case 'message.delta': {
+        const text = str(event.text);
+        if (!text) return '';
+        this.wroteText = true;
+        return this.emit(this.closeToolLine() + text);
+      }
+      case 'tool.started': {
+        const tool = str(event.tool);
+        const summary = str(event.summary);
+        const out = this.closeToolLine() + this.lineBreak() + `⚙ ${tool}: ${summary}`;
+        this.openTool = { tool, summary };
+        return this.emit(out);
+      }
+      case 'tool.finished': {
+        const summary = str(event.summary);
+        const mark = event.ok === false ? ' ✗' : '';
+        if (this.openTool && this.atLineStart === false) {
+          const started = this.openTool.summary;
+          this.openTool = undefined;
+          // The runtime's finished summary usually repeats the command: print only what is new.
+          const rest = started && summary.startsWith(started) ? summary.slice(started.length) : ` → ${summary}`;
+          return this.emit(`${rest.trimEnd()}${mark}\n`);
+        }
+        this.openTool = undefined;
+        return this.emit(this.lineBreak() + `⚙ ${str(event.tool)}: ${summary}${mark}\n`);
+      }
+      case 'approval.requested':
+        return this.emit(this.closeToolLine() + this.lineBreak() + `⚠ ${str(event.tool)} wants to run: ${str(event.summary)}\n`);
+      case 'approval.resolved':
+        return this.emit(this.lineBreak() + (event.decision === 'approve' ? '✓ approved\n' : '✗ denied\n'));
+      case 'turn.completed': {
+        const output = str(event.output);
+        // Nothing streamed (a runtime that sends no deltas): the output is the whole reply.
+        const text = !this.wroteText && output ? this.closeToolLine() + output : this.closeToolLine();
+        return this.emit(text + this.lineBreakAfter(text));
+      }
+      case 'turn.failed':
+      case 'turn.cancelled':
+      case 'turn.interrupted': {
+        const status = event.type.slice('turn.'.length);
+        return this.emit(this.closeToolLine() + this.lineBreak() + describeUnfinishedTurn(status, str(event.error)) + '\n');
+      }
+      default:
+        return '';
+    }
+  }
+
+  /** A line break when the cursor is mid-line (before a prompt or an error line). */
+  finishLine(): string {
+    return this.emit(this.closeToolLine() + this.lineBreak());
+  }
+
+  private closeToolLine(): string {
+    if (!this.openTool || this.atLineStart) return '';
+    this.openTool = undefined;
+    this.atLineStart = true;
+    return '\n';
+  }
+
+  private lineBreak(): string {
+    return this.atLineStart ? '' : '\n';
+  }
+
+  private lineBreakAfter(text: string): string {
+    if (text === '') return this.lineBreak();
+    return text.endsWith('\n') ? '' : '\n';
+  }
+
+  private emit(text: string): string {
+    if (text) this.atLineStart = text.endsWith('\n');
+    return text;
+  }
+}
+
+export const TERMINAL_EVENTS = new Set(['turn.completed', 'turn.failed', 'turn.cancelled', 'turn.interrupted']);
+
+// ---------- effects: stdin lines, the runtime, signals
+
+/** Lines of stdin as an async source; `next()` resolves null at EOF. */
+class LineSource {
+  private readonly lines: string[] = [];
+  private readonly waiting: Array<(line: string | null) => void> = [];
+  private ended = false;
+
+  constructor(readonly rl: Interface) {
+    rl.on('line', (line) => {
+      const w = this.waiting.shift();
+      if (w) w(line);
+      else this.lines.push(line);
+    });
+    rl.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiting.splice(0)) w(null);
+    });
+  }
+
+  next(): Promise<string | null> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands a waiting reader null (used by Ctrl-C during a question). */
+  interrupt(): void {
+    for (const w of this.waiting.splice(0)) w(null);
+  }
+}
+
+/** Events of one turn, handed from the event stream to the loop that prints them. */
+class TurnEvents {
+  private readonly queue: RuntimeEvent[] = [];
+  private wake: (() => void) | undefined;
+
+  push(event: RuntimeEvent): void {
+    this.queue.push(event);
+    this.wake?.();
+  }
+
+  async next(): Promise<RuntimeEvent> {
+    while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    return this.queue.shift()!;
+  }
+}
+
+interface RunningTurn {
+  id: string | undefined;
+  events: TurnEvents;
+  cancelRequested: boolean;
+}
+
+function cannotReach(url: string): TetherError {
+  return new TetherError('runtime_unavailable', `cannot reach the runtime at ${url}`, 'start it with `tether runtime` or `npm start`');
+}
+
+/** Turns a client failure into the one line a person needs. */
+function explainFailure(err: unknown, url: string, stateDir: string): TetherError {
+  if (err instanceof RuntimeUnavailableError) return cannotReach(url);
+  if (err instanceof RuntimeApiError && err.status === 401) {
+    return new TetherError('bad_token', `the runtime at ${url} refused the token`, `set TETHER_TOKEN to the runtime's token, or unset it to use ${stateDir}/runtime.token on this host`);
+  }
+  if (err instanceof TetherError) return err;
+  return new TetherError('chat_failed', describeError(err));
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (wantsHelp(parsed, HELP)) return 0;
+  const threadFlag = parsed.flags.thread;
+  if (threadFlag === true) throw new TetherError('bad_arguments', '--thread needs a thread id', 'run tether chat --thread <ID>, with the id printed when that chat started');
+  const unknown = Object.keys(parsed.flags).filter((f) => f !== 'thread');
+  if (unknown.length > 0 || parsed.positionals.length > 0) {
+    throw new TetherError('bad_arguments', `unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : `argument ${JSON.stringify(parsed.positionals[0])}`}`, 'usage: tether chat [--thread ID]');
+  }
+
+  const config = loadClientConfig(readEnvironment());
+  const url = config.runtimeUrl;
+  let token: string;
+  try {
+    token = readRuntimeToken(config.stateDir, config.token);
+  } catch (err) {
+    // No token file usually means no runtime ever ran here: say that first if it is so.
+    const probe = createRuntimeClient({ url, token: '', timeoutMs: 5_000 });
+    try {
+      await probe.health();
+    } catch (healthErr) {
+      if (healthErr instanceof RuntimeUnavailableError) throw cannotReach(url);
+    } finally {
+      await probe.close();
+    }
+    throw err;
+  }
+
+  const client = createRuntimeClient({ url, token });
+  const out = (text: string) => {
+    if (text) process.stdout.write(text);
+  };
+  try {
+    let thread: Thread;
+    try {
+      thread = typeof threadFlag === 'string' ? await client.getThread(threadFlag) : await client.createThread({ metadata: { platform: 'terminal' } });
+    } catch (err) {
+      if (err instanceof RuntimeApiError && err.status === 404 && typeof threadFlag === 'string') {
+        throw new TetherError('unknown_thread', `the runtime has no thread ${threadFlag}`, 'run tether chat without --thread to start a new one');
+      }
+      throw explainFailure(err, url, config.stateDir);
+    }
+    return await converse(client, thread, typeof threadFlag === 'string', out, url, config.stateDir);
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+async function converse(client: RuntimeClient, firstThread: Thread, resumed: boolean, out: (text: string) => void, url: string, stateDir: string): Promise<number> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive });
+  const lines = new LineSource(rl);
+  let thread = firstThread;
+  let running: RunningTurn | undefined;
+  let postInFlight: Promise<unknown> = Promise.resolve();
+  let follow: AbortController | undefined;
+  let leaving = false;
+
+  // One stream per thread, opened before any turn is posted, from the thread's last_seq: no gap.
+  const followThread = (t: Thread) => {
+    follow?.abort();
+    const controller = new AbortController();
+    follow = controller;
+    void client.followEvents({
+      after: t.last_seq,
+      threadId: t.id,
+      signal: controller.signal,
+      onEvent: async (event) => {
+        // The turn id is known only when the POST answers; its first events may arrive before that.
+        await postInFlight;
+        if (running && event.turn_id === running.id) running.events.push(event);
+      },
+    });
+  };
+
+  const showThread = (t: Thread, how: 'new' | 'resumed') => {
+    out(`${how === 'new' ? 'new thread' : 'resumed thread'} ${t.id} (resume later with: tether chat --thread ${t.id})\n`);
+  };
+
+  const prompt = () => {
+    if (interactive) rl.prompt();
+  };
+
+  let lastInterrupt = 0;
+  const onInterrupt = () => {
+    const now = Date.now();
+    const twice = now - lastInterrupt < 2_000;
+    lastInterrupt = now;
+    if (running && !twice) {
+      if (running.id && !running.cancelRequested) {
+        running.cancelRequested = true;
+        out('\n(stopping the turn… Ctrl-C again to leave)\n');
+        client.cancelTurn(thread.id, running.id).catch((err) => out(`✗ could not stop the turn: ${explainFailure(err, url, stateDir).message}\n`));
+      }
+      lines.interrupt();
+      return;
+    }
+    out('\n');
+    leaving = true;
+    lines.interrupt();
+    rl.close();
+    // A running turn keeps running in the runtime; its id is in the thread, so nothing is lost.
+    if (running) running.events.push({ seq: 0, type: 'chat.left', thread_id: thread.id, at: new Date().toISOString() });
+  };
+  rl.on('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+
+  const runTurn = async (input: string) => {
+    const renderer = new TurnRenderer();
+    const turn: RunningTurn = { id: undefined, events: new TurnEvents(), cancelRequested: false };
+    running = turn;
+    let posted: Turn;
+    try {
+      const post = client.postTurn(thread.id, input);
+      postInFlight = post.catch(() => undefined);
+      posted = await post;
+      turn.id = posted.id;
+    } catch (err) {
+      running = undefined;
+      out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
+      return;
+    }
+    // The POST may answer with a turn that already ended (an instant refusal): no events to wait for.
+    for (;;) {
+      const event = await turn.events.next();
+      if (event.type === 'chat.left') break;
+      out(renderer.render(event));
+      if (event.type === 'approval.requested') {
+        out('Approve? [y/N] ');
+        const answer = leaving ? null : await lines.next();
+        if (answer === null) out(turn.cancelRequested ? '\n' : '(no answer: denied)\n');
+        const decision = isApproval(answer) ? 'approve' : 'deny';
+        if (!turn.cancelRequested) {
+          await client.decideApproval(str(event.approval_id), decision).catch((err) => {
+            // 409: decided elsewhere (a phone, or the turn ended); the stream says what happened.
+            if (!(err instanceof RuntimeApiError && err.status === 409)) out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
+          });
+        }
+      }
+      if (TERMINAL_EVENTS.has(event.type)) break;
+    }
+    running = undefined;
+  };
+
+  try {
+    if (resumed) {
+      showThread(thread, 'resumed');
+      for (const line of describeRecentTurns(thread.turns ?? [])) out(`  ${line}\n`);
+    } else showThread(thread, 'new');
+    if (interactive) out('Type a message; /help lists commands, Ctrl-D leaves.\n');
+    followThread(thread);
+    rl.setPrompt('you> ');
+    prompt();
+
+    while (!leaving) {
+      const line = await lines.next();
+      if (line === null) break;
+      const parsed = parseChatLine(line);
+      switch (parsed.kind) {
+        case 'empty':
+          break;
+        case 'turn':
+          await runTurn(parsed.input);
+          break;
+        case 'unknown_command':
+          out(`unknown command /${parsed.name}; /help lists them\n`);
+          break;
+        case 'command':
+          if (parsed.name === 'exit') {
+            leaving = true;
+            break;
+          }
+          try {
+            thread = await runChatCommand(client, thread, parsed.name, parsed.argument, out, (t) => {
+              showThread(t, 'new');
+              followThread(t);
+            });
+          } catch (err) {
+            out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
+          }
+          break;
+      }
+      if (!leaving) prompt();
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    follow?.abort();
+    rl.close();
+  }
+}
+
+/** A chat command other than /exit; returns the thread the chat is on afterwards. */
+async function runChatCommand(client: RuntimeClient, thread: Thread, name: Exclude<ChatCommandName, 'exit'>, argument: string, out: (text: string) => void, onNewThread: (t: Thread) => void): Promise<Thread> {
+  switch (name) {
+    case 'help':
+      out(`${chatCommandHelp()}\nAnything else is sent to the agent.\n`);
+      return thread;
+    case 'new': {
+      const fresh = await client.createThread({ metadata: { platform: 'terminal' } });
+      onNewThread(fresh);
+      return fresh;
+    }
+    case 'thread':
+      out(`thread ${thread.id}\n`);
+      return thread;
+    case 'status': {
+      const t = await client.getThread(thread.id);
+      out(`thread ${t.id}: ${t.status}, model ${t.model}, approval ${t.approval}, ${t.turns?.length ?? 0} turn(s)\n`);
+      return t;
+    }
+    case 'model': {
+      if (!argument) {
+        const t = await client.getThread(thread.id);
+        out(`model ${t.model}\n`);
+        return t;
+      }
+      const t = await client.patchThread(thread.id, { model: argument });
+      out(`model set to ${t.model} for this thread\n`);
+      return t;
+    }
+  }
+}

@@ -36,12 +36,22 @@ function isContinuationByte(b: number | undefined): boolean {
   return b !== undefined && (b & 0xc0) === 0x80;
 }
 
-/** The largest cut ≤ `at` that does not split a UTF-8 character: bytes [0, cut) stay whole. */
+function utf8Length(lead: number): number {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xf0) return 4;
+  if (lead >= 0xe0) return 3;
+  if (lead >= 0xc0) return 2;
+  return 1; // a stray continuation byte: invalid anyway, treat it as its own unit
+}
+
+/** The largest cut ≤ `at` that does not split a UTF-8 character: bytes [0, cut) hold only whole characters. */
 export function utf8CutBefore(bytes: Uint8Array, at: number): number {
-  let cut = Math.max(0, Math.min(at, bytes.length));
-  // A character is at most 4 bytes, so at most 3 continuation bytes need stepping over.
-  for (let steps = 0; steps < 3 && cut > 0 && cut < bytes.length && isContinuationByte(bytes[cut]); steps++) cut--;
-  return cut;
+  const cut = Math.max(0, Math.min(at, bytes.length));
+  // Find where the character holding byte cut-1 begins (at most 3 continuation bytes back).
+  let lead = cut - 1;
+  while (lead > 0 && cut - lead < 4 && isContinuationByte(bytes[lead])) lead--;
+  if (lead < 0) return 0;
+  return lead + utf8Length(bytes[lead] ?? 0) <= cut ? cut : lead;
 }
 
 /** The smallest start ≥ `at` that begins a UTF-8 character: bytes [start, end) stay whole. */

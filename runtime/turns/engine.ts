@@ -1,0 +1,246 @@
+// Runs turns: the queue, one AbortController per running turn, cancel, timeout, approvals and restart recovery.
+import { realpathSync } from 'node:fs';
+import type { ApprovalMode, RuntimeConfig } from '../../lib/config.js';
+import { describeError, HttpError, TetherError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { ApprovalDesk, effectiveMode, offeredTools } from '../approvals.js';
+import type { RuntimeCounters } from '../metrics.js';
+import type { ModelClient } from '../models/types.js';
+import type { RuntimeStore } from '../store/store.js';
+import type { Approval, Turn } from '../store/types.js';
+import { FINISHED_STATUSES } from '../store/types.js';
+import type { Tool } from '../tools/types.js';
+import { runTurn, type LoopState } from './agent-loop.js';
+import { contextMessages, systemPrompt } from './context.js';
+import { TurnQueue, type Runnable } from './queue.js';
+
+export type ToolsFor = (mode: ApprovalMode) => Tool[];
+
+type StopReason = 'cancel' | 'timeout' | 'shutdown';
+
+class TurnStopped extends TetherError {
+  constructor(readonly reason: StopReason) {
+    super('turn_stopped', `turn stopped (${reason})`);
+  }
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export const INTERRUPTED_ERROR = 'the runtime stopped while this turn was running; send the message again to retry';
+
+export interface TurnEngineDeps {
+  store: RuntimeStore;
+  config: RuntimeConfig;
+  model: ModelClient;
+  toolsFor: ToolsFor;
+  counters: RuntimeCounters;
+  logger: Logger;
+}
+
+export class TurnEngine {
+  readonly approvals: ApprovalDesk;
+  private readonly queue: TurnQueue;
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly workspace: string;
+  private stopping = false;
+
+  constructor(private readonly deps: TurnEngineDeps) {
+    this.queue = new TurnQueue(deps.config.workers);
+    this.approvals = new ApprovalDesk(deps.store, (a) => this.onApprovalDecided(a));
+    this.workspace = realpathSync(deps.config.workspace);
+  }
+
+  get queuedCount(): number {
+    return this.queue.queuedCount;
+  }
+
+  get runningCount(): number {
+    return this.queue.runningCount;
+  }
+
+  /**
+   * After a start (clean or not): turns that were running are interrupted; turns waiting for a
+   * person keep waiting (or carry on if decided meanwhile); queued turns run in order.
+   */
+  recover(): void {
+    const { store } = this.deps;
+    for (const t of store.turnsWithStatus(['running', 'awaiting_approval', 'queued'])) {
+      if (t.status === 'queued') {
+        this.queue.add({ turnId: t.id, threadId: t.thread_id });
+        continue;
+      }
+      const state = t.status === 'awaiting_approval' ? (store.loadSuspendedState(t.id) as LoopState | undefined) : undefined;
+      const approval = state?.awaitingApproval ? store.getApproval(state.awaitingApproval) : undefined;
+      if (!state || !approval || approval.status === 'expired') {
+        store.write(() => {
+          const pending = store.pendingApprovalOf(t.id);
+          if (pending) this.approvals.expire(pending.id);
+          store.finishTurn(t.id, 'interrupted', { error: INTERRUPTED_ERROR });
+          store.appendEvent('turn.interrupted', t.thread_id, t.id, { error: INTERRUPTED_ERROR });
+        });
+        this.deps.logger.warn('turn interrupted by a restart', { turn_id: t.id });
+      } else if (approval.status === 'pending') this.queue.hold({ turnId: t.id, threadId: t.thread_id });
+      else this.queue.requestResume({ turnId: t.id, threadId: t.thread_id });
+    }
+    this.pump();
+  }
+
+  enqueue(turn: Turn): void {
+    this.queue.add({ turnId: turn.id, threadId: turn.thread_id });
+    this.pump();
+  }
+
+  /** Queued: cancelled at once. Running: aborted (model request, tool processes), then cancelled. */
+  async cancel(turnId: string): Promise<Turn> {
+    const { store } = this.deps;
+    const turn = store.getTurn(turnId);
+    if (!turn) throw new HttpError(404, 'not_found', `no turn ${turnId}`);
+    if (FINISHED_STATUSES.includes(turn.status)) throw new HttpError(409, 'turn_finished', `turn ${turnId} already ended (${turn.status})`);
+    const run = this.active.get(turnId);
+    if (run) {
+      run.controller.abort(new TurnStopped('cancel'));
+      await run.done;
+      return store.getTurn(turnId)!;
+    }
+    const ref = { turnId, threadId: turn.thread_id };
+    const wasQueued = this.queue.remove(turnId);
+    store.write(() => {
+      const pending = store.pendingApprovalOf(turnId);
+      if (pending) this.approvals.expire(pending.id);
+      store.finishTurn(turnId, 'cancelled', {});
+      store.appendEvent('turn.cancelled', turn.thread_id, turnId, {});
+    });
+    if (!wasQueued) this.queue.unhold(ref);
+    this.pump();
+    return store.getTurn(turnId)!;
+  }
+
+  private onApprovalDecided(a: Approval): void {
+    if (this.stopping) return;
+    this.queue.requestResume({ turnId: a.turn_id, threadId: a.thread_id });
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.stopping) return;
+    for (let next = this.queue.take(); next; next = this.queue.take()) {
+      const r = next;
+      const controller = new AbortController();
+      const done = this.execute(r, controller).catch((err) => this.deps.logger.error('turn bookkeeping failed', { turn_id: r.turnId, err }));
+      this.active.set(r.turnId, { controller, done });
+    }
+  }
+
+  private initialState(turn: Turn, mode: ApprovalMode, tools: readonly Tool[]): LoopState {
+    const { store, config } = this.deps;
+    return {
+      messages: [
+        { role: 'system', content: systemPrompt(this.workspace, tools.map((t) => t.schema)) },
+        ...contextMessages(store.earlierTurns(turn.thread_id, turn.id), config.contextChars),
+        { role: 'user', content: turn.input },
+      ],
+      pendingCalls: [],
+      steps: 0,
+      output: '',
+    };
+  }
+
+  private async execute(r: Runnable, controller: AbortController): Promise<void> {
+    const { store, config, logger } = this.deps;
+    // Let pump() record the run before it can finish.
+    await Promise.resolve();
+    const timer = setTimeout(() => controller.abort(new TurnStopped('timeout')), config.turnTimeoutMs);
+    const turn = store.getTurn(r.turnId)!;
+    const overrides = store.threadOverrides(r.threadId);
+    const mode = effectiveMode(overrides?.approval, config.approval);
+    const tools = offeredTools(mode, this.deps.toolsFor(mode));
+    let state: LoopState | undefined;
+    let keepThread = false;
+    try {
+      let decision: 'approve' | 'deny' | undefined;
+      if (r.kind === 'start') {
+        state = this.initialState(turn, mode, tools);
+        store.write(() => {
+          store.markTurnStarted(r.turnId);
+          store.appendEvent('turn.started', r.threadId, r.turnId, {});
+        });
+      } else {
+        state = store.loadSuspendedState(r.turnId) as LoopState;
+        const approval = state.awaitingApproval ? store.getApproval(state.awaitingApproval) : undefined;
+        decision = approval?.status === 'approved' ? 'approve' : 'deny';
+        store.write(() => store.setTurnStatus(r.turnId, 'running'));
+      }
+      const outcome = await runTurn(
+        {
+          store,
+          model: this.deps.model,
+          modelName: overrides?.model ?? config.model,
+          mode,
+          tools,
+          toolContext: { workspace: this.workspace, signal: controller.signal, shellTimeoutMs: config.shellTimeoutMs, outputMax: config.toolOutputMax },
+          approvals: this.approvals,
+          counters: this.deps.counters,
+          logger,
+        },
+        r.threadId,
+        r.turnId,
+        state,
+        decision,
+      );
+      if (outcome.kind === 'suspended') {
+        keepThread = true;
+        return;
+      }
+      const output = state.output;
+      store.write(() => {
+        store.finishTurn(r.turnId, 'completed', { output, usage: state?.usage });
+        store.appendEvent('turn.completed', r.threadId, r.turnId, { output });
+      });
+    } catch (err) {
+      const reason = controller.signal.aborted && controller.signal.reason instanceof TurnStopped ? controller.signal.reason.reason : undefined;
+      this.finishStopped(r, reason, err, state);
+    } finally {
+      clearTimeout(timer);
+      this.active.delete(r.turnId);
+      this.queue.release(r, keepThread);
+      this.pump();
+    }
+  }
+
+  private finishStopped(r: Runnable, reason: StopReason | undefined, err: unknown, state: LoopState | undefined): void {
+    const { store, config, logger } = this.deps;
+    const output = state?.output ?? '';
+    const usage = state?.usage;
+    const ending =
+      reason === 'cancel'
+        ? { status: 'cancelled' as const, type: 'turn.cancelled' as const, error: undefined }
+        : reason === 'shutdown'
+          ? { status: 'interrupted' as const, type: 'turn.interrupted' as const, error: INTERRUPTED_ERROR }
+          : reason === 'timeout'
+            ? { status: 'failed' as const, type: 'turn.failed' as const, error: `turn ran longer than TETHER_TURN_TIMEOUT_S (${config.turnTimeoutMs / 1000} s) and was stopped` }
+            : { status: 'failed' as const, type: 'turn.failed' as const, error: describeError(err) };
+    if (ending.status === 'failed') logger.warn('turn failed', { turn_id: r.turnId, error: ending.error });
+    try {
+      store.write(() => {
+        const pending = store.pendingApprovalOf(r.turnId);
+        if (pending) this.approvals.expire(pending.id);
+        store.finishTurn(r.turnId, ending.status, { output, usage, ...(ending.error ? { error: ending.error } : {}) });
+        store.appendEvent(ending.type, r.threadId, r.turnId, ending.error ? { error: ending.error } : {});
+      });
+    } catch (writeErr) {
+      // The row stays `running`; the next start marks it interrupted.
+      logger.error('cannot record the end of a turn', { turn_id: r.turnId, err: writeErr });
+    }
+  }
+
+  /** Stops taking turns, aborts running ones (they end `interrupted`) and waits for them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const runs = [...this.active.values()];
+    for (const run of runs) run.controller.abort(new TurnStopped('shutdown'));
+    await Promise.all(runs.map((r) => r.done));
+  }
+}

@@ -1,0 +1,104 @@
+// `tether up`: the runtime plus one child process per bridge that has credentials, logs prefixed, stopped together.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } from '../lib/config.js';
+import { createLogger } from '../lib/log.js';
+import { startRuntime } from '../runtime/main.js';
+import { parseArgs, wantsHelp } from './args.js';
+
+const HELP = `Usage: tether up
+
+Runs the runtime and every chat bridge that has credentials, in the foreground, each bridge as its
+own child process. Log lines are prefixed: [runtime] …, [telegram] …. Ctrl-C or SIGTERM stops all.
+
+Bridges: telegram (TELEGRAM_BOT_TOKEN). Put credentials in the environment or a .env file here.
+`;
+
+/** One row per bridge `tether up` can run; a new platform is a new row. */
+const BRIDGES = [{ platform: 'telegram', command: 'telegram', credentials: 'TELEGRAM_BOT_TOKEN' }] as const;
+
+/** A bridge that exits on its own is started again, waiting longer each time it fails quickly. */
+const RESTART_MIN_MS = 1000;
+const RESTART_MAX_MS = 60_000;
+const CHILD_STOP_MS = 10_000;
+
+function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.WritableStream): void {
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
+}
+
+interface Supervised {
+  platform: string;
+  child: ChildProcess | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function superviseBridge(platform: string, command: string, env: Env, isStopping: () => boolean, say: (m: string, f?: Record<string, unknown>) => void): Supervised {
+  const entry: Supervised = { platform, child: undefined, timer: undefined };
+  let delay = RESTART_MIN_MS;
+  const start = () => {
+    const startedAt = Date.now();
+    // The same node, loader flags and entry as this process, so source (tsx) and dist both work.
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', command], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    entry.child = child;
+    prefixLines(child.stdout!, `[${platform}]`, process.stdout);
+    prefixLines(child.stderr!, `[${platform}]`, process.stderr);
+    child.on('exit', (code, signal) => {
+      entry.child = undefined;
+      if (isStopping()) return;
+      delay = Date.now() - startedAt > RESTART_MAX_MS ? RESTART_MIN_MS : Math.min(delay * 2, RESTART_MAX_MS);
+      say('bridge exited; starting it again', { bridge: platform, code, signal, restart_in_ms: delay });
+      entry.timer = setTimeout(start, delay);
+    });
+  };
+  start();
+  return entry;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_MS);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(parseArgs(args), HELP)) return 0;
+  const env = readEnvironment();
+  const config = loadRuntimeConfig(env);
+  const logger = createLogger('runtime', { level: config.logLevel, write: (line) => void process.stdout.write(`[runtime] ${line}\n`) });
+  const runtime = await startRuntime({ config, logger });
+  logger.info('runtime listening', { url: runtime.url, token_file: config.token ? undefined : `${runtime.stateDir}/runtime.token` });
+
+  let stopping = false;
+  const bridgeEnv: Env = { ...env, TETHER_RUNTIME_URL: runtime.url, TETHER_STATE_DIR: config.stateDir };
+  const supervised: Supervised[] = [];
+  for (const b of BRIDGES) {
+    if (!hasBridgeCredentials(env, b.platform)) continue;
+    supervised.push(superviseBridge(b.platform, b.command, bridgeEnv, () => stopping, (m, f) => logger.warn(m, f)));
+  }
+  if (supervised.length === 0) {
+    logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGES.map((b) => b.credentials).join(' or ')} in .env (or the environment) and run tether up again`);
+  } else logger.info('bridges started', { bridges: supervised.map((s) => s.platform) });
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info('stopping', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  stopping = true;
+  for (const s of supervised) clearTimeout(s.timer);
+  // Bridges first: they stop posting turns before the runtime goes away.
+  await Promise.all(supervised.map((s) => (s.child ? stopChild(s.child) : Promise.resolve())));
+  await runtime.stop();
+  return 0;
+}

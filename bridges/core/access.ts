@@ -1,0 +1,47 @@
+// Who may talk: the pure decision for one inbound message, from the allowlist and the paired ids.
+import type { InboundMessage } from './adapter.js';
+
+export type Role = 'owner' | 'user';
+
+export interface AccessFacts {
+  /** Role of the sender when allowlisted or paired; undefined for strangers. */
+  senderRole: Role | undefined;
+  /** The chat (or, for groups, the group) is allowlisted or paired. */
+  chatAllowed: boolean;
+  pairing: boolean;
+}
+
+export type AccessDecision =
+  /** Goes to the inbox (a turn or a command). */
+  | { kind: 'accept' }
+  /** `/pair CODE` from a stranger in a private chat. */
+  | { kind: 'pair_private' }
+  /** `/pair` from an owner in a group that is not allowed yet. */
+  | { kind: 'pair_group' }
+  /** Unknown private chat: maybe a request code (rate-limited by the caller). */
+  | { kind: 'request' }
+  /** Answer with this text and do nothing else. */
+  | { kind: 'refuse'; reply: string }
+  /** Say nothing: strangers in groups, unaddressed group chatter, pairing off. */
+  | { kind: 'ignore'; reason: string };
+
+export function isCommand(text: string, name: string): boolean {
+  return new RegExp(`^/${name}(?:@\\S+)?(?:\\s|$)`, 'i').test(text.trim());
+}
+
+export function decideAccess(m: Pick<InboundMessage, 'conversation' | 'text' | 'addressed'>, f: AccessFacts): AccessDecision {
+  const pairCommand = isCommand(m.text, 'pair');
+  if (m.conversation.kind === 'private') {
+    if (f.senderRole !== undefined || f.chatAllowed) return { kind: 'accept' };
+    if (!f.pairing) return { kind: 'ignore', reason: 'stranger, pairing off' };
+    return pairCommand ? { kind: 'pair_private' } : { kind: 'request' };
+  }
+  if (!m.addressed) return { kind: 'ignore', reason: 'group message not addressed to the bot' };
+  if (f.senderRole === undefined) return { kind: 'ignore', reason: 'stranger in a group' };
+  if (f.chatAllowed) return { kind: 'accept' };
+  if (pairCommand && f.senderRole === 'owner' && f.pairing) return { kind: 'pair_group' };
+  return {
+    kind: 'refuse',
+    reply: f.senderRole === 'owner' ? 'This group is not paired yet. Send /pair here to allow it.' : 'This group is not allowed to use the agent. Ask an owner to send /pair here.',
+  };
+}

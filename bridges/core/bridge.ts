@@ -1,0 +1,163 @@
+// runBridge: composes lock, store, access, inbox, delivery and health around one platform's ChatAdapter.
+import type { BridgeConfig } from '../../lib/config.js';
+import { describeError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { createRuntimeClient, resolveRuntimeToken, type RuntimeClient } from '../../lib/runtime-client.js';
+import { ensureStateDir } from '../../lib/token.js';
+import type { ChatAdapter, ConversationRef } from './adapter.js';
+import { conversationKey } from './adapter.js';
+import type { Role } from './access.js';
+import { chunkLimit, chunkText } from './chunker.js';
+import { DEFAULT_TIMING, type BridgeContext, type BridgeTiming } from './context.js';
+import { Delivery } from './delivery.js';
+import { mintPairCode } from './enrolment.js';
+import { HealthReporter, healthFile, type BridgeHealth } from './health.js';
+import { Inbox } from './inbox.js';
+import { acquireBridgeLock } from './lock.js';
+import { BridgeStore, type NewOutbound } from './store.js';
+import { ThreadDirectory } from './threads.js';
+
+export type { BridgeHealth } from './health.js';
+export { COMMAND_MENU } from './commands.js';
+
+export interface BridgeOptions {
+  config: BridgeConfig;
+  /** User and chat ids always allowed (owners); from <PLATFORM>_ALLOWLIST. */
+  allowlist: string[];
+  logger: Logger;
+  /** Distinguishes bots of one platform (e.g. the Telegram bot id): names the lock file. */
+  identity: string;
+  /** Tests only: a runtime client to use instead of one built from config. */
+  client?: RuntimeClient;
+  /** Tests only: shorter timings, a fake clock for code expiry. */
+  timing?: Partial<BridgeTiming>;
+  clock?: () => number;
+}
+
+export interface RunningBridge {
+  /** Stops receiving, lets in-flight work settle, releases the lock. Safe to call twice. */
+  stop(): Promise<void>;
+  health(): BridgeHealth;
+  /** Resolves when the bridge has stopped, with the reason when it stopped itself (fatal failure). */
+  readonly stopped: Promise<string | undefined>;
+}
+
+export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): Promise<RunningBridge> {
+  const { config } = options;
+  const logger = options.logger;
+  const platform = adapter.platform;
+  ensureStateDir(config.stateDir);
+  const lock = acquireBridgeLock(config.stateDir, platform, options.identity);
+  let store: BridgeStore | undefined;
+  let client: RuntimeClient | undefined;
+  try {
+    store = BridgeStore.open(config.stateDir, platform);
+    client = options.client ?? createRuntimeClient({ url: config.runtimeUrl, token: resolveRuntimeToken(config) });
+  } catch (err) {
+    store?.close();
+    lock.release();
+    throw err;
+  }
+  const openStore = store;
+  const runtime = client;
+  const abort = new AbortController();
+  const health = new HealthReporter(healthFile(config.stateDir, platform), platform, logger);
+  const allowlist = new Set(options.allowlist);
+  const now = options.clock ?? Date.now;
+  let resolveStopped!: (reason: string | undefined) => void;
+  const stopped = new Promise<string | undefined>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+
+  const ctx: BridgeContext = {
+    adapter,
+    store: openStore,
+    client: runtime,
+    config,
+    allowlist,
+    logger,
+    timing: { ...DEFAULT_TIMING, ...options.timing },
+    health,
+    now,
+    signal: abort.signal,
+    send(ref: ConversationRef, kind, body) {
+      const rows: NewOutbound[] = kind === 'text' ? chunkText(body.text, chunkLimit(adapter.textLimit)).map((text) => ({ ref, kind, body: { ...body, text } })) : [{ ref, kind, body }];
+      openStore.enqueue(rows, now(), conversationKey);
+      delivery.wake();
+    },
+    reply(ref, text) {
+      ctx.send(ref, 'text', { text });
+    },
+    roleOf(senderId: string): Role | undefined {
+      if (allowlist.has(senderId)) return 'owner';
+      return openStore.allowedRole('user', senderId);
+    },
+    chatAllowed(chatId: string): boolean {
+      return allowlist.has(chatId) || openStore.allowedRole('chat', chatId) !== undefined;
+    },
+    fail(reason: string) {
+      logger.error('bridge stopping', { reason });
+      health.update({ state: 'failed', stopReason: reason, lastError: reason });
+      void stop(reason);
+    },
+  };
+
+  const threads = new ThreadDirectory(ctx);
+  const inbox = new Inbox(ctx, threads);
+  const delivery = new Delivery(ctx);
+
+  async function stop(reason?: string): Promise<void> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      if (!reason) health.update({ state: 'stopping' });
+      try {
+        await adapter.stop();
+      } catch (err) {
+        logger.warn('adapter did not stop cleanly', { error: err });
+      }
+      abort.abort();
+      await delivery.stop();
+      while (!inbox.idle) await new Promise((r) => setTimeout(r, 20));
+      if (!options.client) await runtime.close().catch(() => {});
+      health.update({ state: reason ? 'failed' : 'stopped', inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
+      openStore.close();
+      lock.release();
+      resolveStopped(reason);
+    })();
+    return stopping;
+  }
+
+  if (config.pairing && allowlist.size === 0 && openStore.listAllowed().length === 0) {
+    const { code } = mintPairCode(openStore, now());
+    // The one place a code is shown: whoever can read this log owns the host anyway.
+    logger.warn(`nobody may talk to this ${platform} bot yet: send it /pair ${code} in a private chat within an hour (or run tether pair code ${platform} for a new code)`, { code });
+  } else if (!config.pairing && allowlist.size === 0 && openStore.listAllowed().length === 0) {
+    logger.warn(`TETHER_PAIRING is off and the allowlist is empty: nobody can talk to this ${platform} bot`);
+  }
+
+  health.update({ eventCursor: openStore.eventCursor(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
+  delivery.start();
+  try {
+    await adapter.start({
+      onMessage: (m) => inbox.onMessage(m),
+      onAction: (a) => inbox.onAction(a),
+      onConversationMoved: async (from, to) => {
+        openStore.moveConversation(conversationKey(from), conversationKey(to), to, now());
+        logger.info('conversation moved', { from: conversationKey(from), to: conversationKey(to) });
+        delivery.wake();
+      },
+    });
+  } catch (err) {
+    health.update({ lastError: describeError(err) });
+    await stop(describeError(err));
+    throw err;
+  }
+  health.update({ state: 'running', ...(adapter.health ? { adapter: adapter.health() } : {}) });
+  inbox.wake();
+  logger.info(`${platform} bridge running`, { runtime: runtime.url, allowlisted: allowlist.size, paired: openStore.listAllowed().length, pairing: config.pairing });
+
+  return {
+    stop: () => stop(),
+    health: () => (stopping ? health.get() : { ...health.get(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth(), ...(adapter.health ? { adapter: adapter.health() } : {}) }),
+    stopped,
+  };
+}

@@ -1,0 +1,287 @@
+// Outbound path: runtime events → ledger rows (committed with the cursor) → paced sends per conversation.
+import { describeError } from '../../lib/errors.js';
+import { RuntimeApiError, type RuntimeEvent, type Thread } from '../../lib/runtime-client.js';
+import { DeliveryError, conversationKey, type ConversationRef } from './adapter.js';
+import { chunkLimit, chunkText } from './chunker.js';
+import { sleep, type BridgeContext } from './context.js';
+import { createPacingState, holdConversation, reserveSlot, tryReserveNow } from './pacing.js';
+import type { NewOutbound, OutboundRow } from './store.js';
+import { refFromMetadata } from './threads.js';
+
+/** Events older than this are history (a replay after a restart): no typing, no progress lines for them. */
+const LIVE_EVENT_MS = 60_000;
+const MAX_TRANSIENT_ATTEMPTS = 20;
+
+export const TURN_END_TEXT: Record<string, (ev: RuntimeEvent) => string> = {
+  'turn.failed': (ev) => `The agent failed on this message: ${String(ev.error ?? 'unknown error')}. Send it again to retry, or /status to check the runtime.`,
+  'turn.cancelled': () => 'Stopped. Send a new message when you are ready.',
+  'turn.interrupted': () => 'The agent restarted before finishing this message. Send it again to retry.',
+};
+
+export function approvalText(ev: { approval_id: string; tool: string; summary: string }): string {
+  return `Approval needed: ${ev.tool}\n${ev.summary}\n\nReply /approve or /deny (id ${ev.approval_id}).`;
+}
+
+/**
+ * The outbound rows one event of a bridge thread implies. Pure: the caller decides whether a
+ * progress line is due (rate limit, config) and commits the rows with the cursor.
+ */
+export function rowsForEvent(ev: RuntimeEvent, ref: ConversationRef, o: { textLimit: number; progressDue: boolean }): NewOutbound[] {
+  switch (ev.type) {
+    case 'turn.completed': {
+      const output = typeof ev.output === 'string' ? ev.output : '';
+      const chunks = chunkText(output.trim() === '' ? '(The agent finished without a text reply.)' : output, chunkLimit(o.textLimit));
+      return chunks.map((text) => ({ ref, kind: 'text', body: { text } }));
+    }
+    case 'turn.failed':
+    case 'turn.cancelled':
+    case 'turn.interrupted':
+      return [{ ref, kind: 'text', body: { text: chunkText(TURN_END_TEXT[ev.type]!(ev), chunkLimit(o.textLimit))[0]! } }];
+    case 'approval.requested': {
+      const a = { approval_id: String(ev.approval_id), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? '') };
+      const text = chunkText(approvalText(a), chunkLimit(o.textLimit))[0]!;
+      return [{ ref, kind: 'approval', body: { text, approvalId: a.approval_id, tool: a.tool, summary: a.summary } }];
+    }
+    case 'tool.started':
+      if (!o.progressDue) return [];
+      return [{ ref, kind: 'text', body: { text: chunkText(`… ${String(ev.tool ?? 'tool')}: ${String(ev.summary ?? '')}`.trim(), Math.min(300, chunkLimit(o.textLimit)))[0]! } }];
+    default:
+      return [];
+  }
+}
+
+const TURN_ENDS = new Set(['turn.completed', 'turn.failed', 'turn.cancelled', 'turn.interrupted']);
+
+export class Delivery {
+  private readonly pacing = createPacingState();
+  private readonly senders = new Set<string>();
+  private readonly lastProgress = new Map<string, number>();
+  /** Conversations with a turn running now → the turn id (typing is shown for them). */
+  private readonly running = new Map<string, { ref: ConversationRef; turnId: string }>();
+  private typingTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private following: Promise<void> | undefined;
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  start(): void {
+    const { ctx } = this;
+    this.following = ctx.client.followEvents({
+      after: ctx.store.eventCursor(),
+      signal: ctx.signal,
+      onEvent: (ev) => this.onEvent(ev),
+      onState: (state, error) => ctx.health.update({ runtime: state, ...(error ? { lastError: describeError(error) } : {}) }),
+    });
+    this.typingTimer = setInterval(() => this.refreshTyping(), ctx.timing.typingIntervalMs);
+    this.pollTimer = setInterval(() => this.wake(), ctx.timing.outboxPollMs);
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.typingTimer);
+    clearInterval(this.pollTimer);
+    await this.following;
+    while (this.senders.size > 0) await sleep(20);
+  }
+
+  /** Maps an event to this bridge's conversation, or null when the thread is someone else's. */
+  private async conversationOf(ev: RuntimeEvent): Promise<ConversationRef | null> {
+    const { store } = this.ctx;
+    const now = this.ctx.now();
+    const thread = (ev.type === 'thread.created' || ev.type === 'thread.updated') && ev.thread && typeof ev.thread === 'object' ? (ev.thread as Thread) : undefined;
+    if (thread) return this.adoptThread(thread, now);
+    const known = store.threadConversation(ev.thread_id);
+    if (known === null) return null;
+    if (known !== undefined) return store.conversation(known)?.ref ?? null;
+    // An event of a thread we never saw created (the cursor started later): ask once, then cache.
+    try {
+      return this.adoptThread(await this.ctx.client.getThread(ev.thread_id), now);
+    } catch (err) {
+      if (err instanceof RuntimeApiError && err.status === 404) {
+        store.rememberThread(ev.thread_id, null, now);
+        return null;
+      }
+      throw err; // the stream reconnects and hands this event out again
+    }
+  }
+
+  private adoptThread(thread: Thread, now: number): ConversationRef | null {
+    const { store, adapter } = this.ctx;
+    const metadata = thread.metadata ?? {};
+    if (metadata.platform !== adapter.platform || !metadata.conversation) {
+      store.rememberThread(thread.id, null, now);
+      return null;
+    }
+    // A conversation that moved keeps its threads: the store's mapping wins over stale metadata.
+    const mapped = store.threadConversation(thread.id);
+    const key = mapped ?? metadata.conversation;
+    const existing = store.conversation(key);
+    const ref = existing?.ref ?? refFromMetadata(metadata);
+    if (!ref) return null;
+    if (!existing) store.rememberConversation(key, ref, now);
+    store.rememberThread(thread.id, key, now);
+    return ref;
+  }
+
+  private async onEvent(ev: RuntimeEvent): Promise<void> {
+    const { ctx } = this;
+    const ref = ev.thread_id ? await this.conversationOf(ev) : null;
+    const now = ctx.now();
+    const live = now - Date.parse(ev.at) < LIVE_EVENT_MS;
+    let rows: NewOutbound[] = [];
+    if (ref) {
+      const key = conversationKey(ref);
+      let progressDue = false;
+      if (ev.type === 'tool.started' && ctx.config.progress && live) {
+        const last = this.lastProgress.get(key) ?? 0;
+        if (now - last >= ctx.timing.progressIntervalMs) {
+          progressDue = true;
+          this.lastProgress.set(key, now);
+        }
+      }
+      rows = rowsForEvent(ev, ref, { textLimit: ctx.adapter.textLimit, progressDue });
+      this.trackRunning(ev, ref, key, live);
+    }
+    ctx.store.transaction(() => {
+      if (ref && ev.type === 'approval.requested') {
+        ctx.store.recordApproval({ approvalId: String(ev.approval_id), conversation: conversationKey(ref), threadId: ev.thread_id, ...(ev.turn_id ? { turnId: ev.turn_id } : {}), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? ''), now });
+      }
+      if (ref && ev.type === 'approval.resolved') {
+        const approval = ctx.store.approval(String(ev.approval_id));
+        ctx.store.decideApprovalRow(String(ev.approval_id), String(ev.decision ?? 'decided'));
+        if (approval?.promptMessageId) {
+          const text = `${approval.tool}: ${ev.decision === 'approve' ? 'approved' : 'denied'}`;
+          rows.push({ ref, kind: 'approval_decided', body: { text, approvalId: approval.approvalId, promptMessageId: approval.promptMessageId } });
+        }
+      }
+      if (rows.length > 0) ctx.store.enqueue(rows, now, conversationKey);
+      ctx.store.setEventCursor(ev.seq);
+    });
+    ctx.health.update({ eventCursor: ev.seq, outboxDepth: ctx.store.outboxDepth(), inboxDepth: ctx.store.inboxDepth() });
+    if (rows.length > 0) this.wake();
+  }
+
+  private trackRunning(ev: RuntimeEvent, ref: ConversationRef, key: string, live: boolean): void {
+    if ((ev.type === 'turn.started' || (ev.type === 'approval.resolved' && ev.decision === 'approve')) && live && ev.turn_id) {
+      const first = !this.running.has(key);
+      this.running.set(key, { ref, turnId: ev.turn_id });
+      if (first) this.typeNow(key, ref);
+    } else if (TURN_ENDS.has(ev.type) || ev.type === 'approval.requested') {
+      const r = this.running.get(key);
+      if (r && (!ev.turn_id || r.turnId === ev.turn_id)) this.running.delete(key);
+    }
+  }
+
+  private refreshTyping(): void {
+    for (const [key, r] of this.running) this.typeNow(key, r.ref);
+  }
+
+  private typeNow(key: string, ref: ConversationRef): void {
+    const { adapter } = this.ctx;
+    if (!adapter.typing || this.senders.has(key)) return;
+    if (!tryReserveNow(this.pacing, adapter.limits, key, ref.kind, Date.now())) return;
+    adapter.typing(ref).catch((err: unknown) => this.ctx.logger.debug('typing failed', { error: err }));
+  }
+
+  /** Starts a sender for every conversation with open rows that has none running. */
+  wake(): void {
+    if (this.ctx.signal.aborted) return;
+    for (const conversation of this.ctx.store.openOutboxConversations()) {
+      if (this.senders.has(conversation)) continue;
+      this.senders.add(conversation);
+      void this.drain(conversation)
+        .catch((err: unknown) => this.ctx.logger.error('sender failed', { conversation, error: err }))
+        .finally(() => this.senders.delete(conversation));
+    }
+  }
+
+  private async drain(conversation: string): Promise<void> {
+    const { ctx } = this;
+    let transient = 0;
+    for (;;) {
+      if (ctx.signal.aborted) return;
+      const row = ctx.store.nextOutbound(conversation);
+      if (!row) return;
+      const wait = reserveSlot(this.pacing, ctx.adapter.limits, conversation, row.ref.kind, Date.now());
+      if (wait > 0) await sleep(wait, ctx.signal);
+      if (ctx.signal.aborted) return;
+      ctx.store.markSending(row.id);
+      try {
+        const messageId = await this.sendRow(row);
+        ctx.store.markSent(row.id, messageId, ctx.now());
+        ctx.store.scrubSecret(row.id);
+        transient = 0;
+      } catch (err) {
+        // An adapter that throws something unclassified: treat it as transient, but say so.
+        if (!(err instanceof DeliveryError)) ctx.logger.warn('adapter threw an unclassified error; retrying', { conversation, error: err });
+        const e = err instanceof DeliveryError ? err : new DeliveryError({ kind: 'transient' }, describeError(err));
+        ctx.store.noteSendError(row.id, e.message);
+        const f = e.failure;
+        switch (f.kind) {
+          case 'retry_after':
+            ctx.logger.info('flood control: waiting before resending', { conversation, seconds: f.seconds });
+            holdConversation(this.pacing, conversation, Date.now() + f.seconds * 1000);
+            break;
+          case 'transient':
+            if (++transient > MAX_TRANSIENT_ATTEMPTS) {
+              ctx.logger.error('giving up on a reply after repeated failures', { conversation, error: e });
+              ctx.store.dropConversation(conversation, `gave up: ${e.message}`);
+              return;
+            }
+            await sleep(Math.min(ctx.timing.sendRetryMaxMs, 500 * 2 ** Math.min(transient, 10)), ctx.signal);
+            break;
+          case 'too_long': {
+            const size = [...row.body.text].length;
+            const smaller = chunkText(row.body.text, Math.max(16, Math.floor(size / 2)));
+            if (size <= 16 || smaller.length < 2) {
+              ctx.logger.error('platform refuses even a short message as too long; dropped', { conversation });
+              ctx.store.dropConversation(conversation, 'too long');
+              return;
+            }
+            ctx.store.splitOutbound(row, smaller);
+            break;
+          }
+          case 'moved': {
+            const to = conversationKey(f.to);
+            ctx.logger.info('conversation moved; resending there', { from: conversation, to });
+            ctx.store.moveConversation(conversation, to, f.to, ctx.now());
+            const threadId = ctx.store.conversation(to)?.threadId;
+            if (threadId) {
+              ctx.client.patchThread(threadId, { metadata: { platform: f.to.platform, conversation: to, chat_kind: f.to.kind } }).catch((err: unknown) => ctx.logger.debug('thread metadata not updated after a move', { error: err }));
+            }
+            this.wake();
+            return;
+          }
+          case 'gone': {
+            const dropped = ctx.store.dropConversation(conversation, f.reason);
+            this.running.delete(conversation);
+            ctx.logger.warn('conversation is gone; its pending replies are dropped', { conversation, reason: f.reason, dropped });
+            return;
+          }
+          case 'fatal':
+            ctx.fail(`the platform refused the bridge: ${f.reason}`);
+            return;
+        }
+      }
+    }
+  }
+
+  private async sendRow(row: OutboundRow): Promise<string> {
+    const { adapter, store } = this.ctx;
+    switch (row.kind) {
+      case 'text':
+        return (await adapter.send(row.ref, row.body.text, row.sendKey)).messageId;
+      case 'approval': {
+        const prompt = { approvalId: row.body.approvalId ?? '', tool: row.body.tool ?? '', summary: row.body.summary ?? '', text: row.body.text };
+        const sent = adapter.askApproval ? await adapter.askApproval(row.ref, prompt, row.sendKey) : await adapter.send(row.ref, row.body.text, row.sendKey);
+        if (row.body.approvalId) store.setApprovalPrompt(row.body.approvalId, sent.messageId);
+        return sent.messageId;
+      }
+      case 'approval_decided':
+        if (adapter.markApprovalDecided && row.body.promptMessageId) {
+          await adapter.markApprovalDecided(row.ref, { messageId: row.body.promptMessageId }, row.body.text).catch((err: unknown) => this.ctx.logger.debug('approval prompt not updated', { error: err }));
+        }
+        return row.body.promptMessageId ?? '';
+    }
+  }
+}

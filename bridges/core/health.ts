@@ -1,0 +1,70 @@
+// The bridge's health: a small state object, written to $STATE_DIR/<platform>.health.json and logged on change.
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../lib/log.js';
+import type { PlatformName } from './adapter.js';
+
+export interface BridgeHealth {
+  platform: PlatformName;
+  pid: number;
+  state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  runtime: 'connected' | 'disconnected' | 'unknown';
+  startedAt: string;
+  updatedAt: string;
+  /** Inbound messages waiting for the runtime, outbound rows waiting for the platform. */
+  inboxDepth: number;
+  outboxDepth: number;
+  eventCursor: number;
+  lastError?: string;
+  stopReason?: string;
+  /** Whatever the adapter reports (last poll, conflicts, connection). */
+  adapter?: Record<string, unknown>;
+}
+
+export function healthFile(stateDir: string, platform: PlatformName): string {
+  return join(stateDir, `${platform}.health.json`);
+}
+
+/** Fields whose change is worth a log line (depths and times change all the time). */
+function significant(h: BridgeHealth): string {
+  return JSON.stringify([h.state, h.runtime, h.lastError, h.stopReason, h.adapter?.state ?? h.adapter?.connection]);
+}
+
+export class HealthReporter {
+  private current: BridgeHealth;
+  private lastLogged = '';
+
+  constructor(
+    private readonly file: string,
+    platform: PlatformName,
+    private readonly logger: Logger,
+  ) {
+    const now = new Date().toISOString();
+    this.current = { platform, pid: process.pid, state: 'starting', runtime: 'unknown', startedAt: now, updatedAt: now, inboxDepth: 0, outboxDepth: 0, eventCursor: 0 };
+  }
+
+  get(): BridgeHealth {
+    return { ...this.current };
+  }
+
+  update(patch: Partial<BridgeHealth>): void {
+    this.current = { ...this.current, ...patch, updatedAt: new Date().toISOString() };
+    const sig = significant(this.current);
+    if (sig !== this.lastLogged) {
+      this.lastLogged = sig;
+      const { state, runtime, lastError, stopReason } = this.current;
+      this.logger.info('bridge health changed', { state, runtime, ...(lastError ? { lastError } : {}), ...(stopReason ? { stopReason } : {}) });
+    }
+    this.write();
+  }
+
+  private write(): void {
+    try {
+      const tmp = `${this.file}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.current, null, 2) + '\n', { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      this.logger.warn('cannot write the health file', { file: this.file, error: err });
+    }
+  }
+}

@@ -1,0 +1,202 @@
+// Inbound path: gate each message (dedupe, access, pairing), commit it, and post turns per conversation in order.
+import { describeError } from '../../lib/errors.js';
+import { RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
+import type { InboundAction, InboundMessage } from './adapter.js';
+import { conversationKey } from './adapter.js';
+import { decideAccess } from './access.js';
+import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
+import { sleep, type BridgeContext } from './context.js';
+import { attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
+import { PAIR_REFUSED_TEXT } from './pairing.js';
+import type { InboxRow } from './store.js';
+import type { ThreadDirectory } from './threads.js';
+
+/** Approval ids of access-request prompts; the runtime's approval ids never start like this. */
+export const REQUEST_APPROVAL_PREFIX = 'pairreq_';
+
+export class Inbox {
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly ctx: BridgeContext,
+    private readonly threads: ThreadDirectory,
+  ) {}
+
+  /** Commits the message (or its answer) and returns; the platform may confirm it once this resolves. */
+  async onMessage(m: InboundMessage): Promise<void> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const conversation = conversationKey(m.conversation);
+    if (ctx.store.hasInbound(m.dedupeKey)) {
+      ctx.logger.debug('redelivered message ignored', { dedupeKey: m.dedupeKey });
+      return;
+    }
+    const decision = decideAccess(m, { senderRole: ctx.roleOf(m.sender.id), chatAllowed: ctx.chatAllowed(m.conversation.chatId), pairing: ctx.config.pairing });
+    const base = { dedupeKey: m.dedupeKey, ref: m.conversation, conversation, senderId: m.sender.id, text: m.text, now };
+    const handled = () => ctx.store.insertInbound({ ...base, status: 'handled' });
+    switch (decision.kind) {
+      case 'accept':
+        if (!ctx.store.insertInbound({ ...base, status: 'pending' })) return;
+        if (m.conversation.kind === 'private') ctx.store.setUserRef(m.sender.id, m.conversation);
+        this.wake();
+        return;
+      case 'ignore':
+        ctx.logger.debug('message not relayed', { reason: decision.reason, conversation, sender: m.sender.id });
+        return;
+      case 'refuse':
+        if (handled()) ctx.reply(m.conversation, decision.reply);
+        return;
+      case 'pair_group':
+        if (!handled()) return;
+        ctx.store.allow({ kind: 'chat', id: m.conversation.chatId, role: 'user', addedBy: `${ctx.adapter.platform}:${m.sender.id}`, now });
+        ctx.logger.info('group paired by an owner', { chat: m.conversation.chatId, owner: m.sender.id });
+        ctx.reply(m.conversation, 'This group is paired. Allowed members can talk to the agent by mentioning or replying to the bot; others are ignored.');
+        return;
+      case 'pair_private': {
+        if (!handled()) return;
+        const typed = parseCommand(m.text)?.args ?? '';
+        if (!typed) {
+          ctx.reply(m.conversation, `Send /pair followed by the code that \`tether pair code ${ctx.adapter.platform}\` printed on the host.`);
+          return;
+        }
+        const verdict = attemptPair(ctx.store, { senderId: m.sender.id, typed, ref: m.conversation, now });
+        if (verdict.ok) {
+          ctx.store.setUserRef(m.sender.id, m.conversation);
+          ctx.logger.info('paired a new owner', { sender: m.sender.id, conversation });
+          ctx.reply(m.conversation, 'Paired: you are an owner of this agent. Send any message to talk to it; /help lists the commands.');
+          return;
+        }
+        const fields = { sender: m.sender.id, reason: verdict.reason };
+        if (verdict.reason === 'pairing_frozen') ctx.logger.warn('pairing frozen: too many wrong codes in the last hour across senders', fields);
+        else if (verdict.reason === 'sender_locked') ctx.logger.warn('pairing refused: sender locked out after too many wrong codes', fields);
+        else ctx.logger.info('pairing refused', fields);
+        ctx.reply(m.conversation, PAIR_REFUSED_TEXT);
+        return;
+      }
+      case 'request': {
+        if (!handled()) return;
+        const outcome = openAccessRequest(ctx.store, { ref: m.conversation, senderId: m.sender.id, ...(m.sender.name !== undefined ? { senderName: m.sender.name } : {}), now });
+        if (outcome.kind !== 'opened') {
+          ctx.logger.debug('stranger not answered', { reason: outcome.kind, sender: m.sender.id });
+          return;
+        }
+        ctx.logger.info('access request opened', { sender: m.sender.id, conversation, request: outcome.requestId });
+        ctx.send(m.conversation, 'text', { text: requestReplyText(ctx.adapter.platform, m.sender.id, outcome.code), secret: true });
+        const text = requestPromptText(ctx.adapter.platform, { requesterId: m.sender.id, ...(m.sender.name !== undefined ? { requesterName: m.sender.name } : {}), code: outcome.code });
+        for (const owner of ownerConversations(ctx.store, [...ctx.allowlist])) {
+          ctx.send(owner, 'approval', { text, approvalId: `${REQUEST_APPROVAL_PREFIX}${outcome.requestId}`, tool: 'access request', summary: text, secret: true });
+        }
+        return;
+      }
+    }
+  }
+
+  /** A button press: only from the conversation the approval belongs to, only once. */
+  async onAction(a: InboundAction): Promise<void> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const conversation = conversationKey(a.conversation);
+    if (!ctx.store.insertInbound({ dedupeKey: a.dedupeKey, ref: a.conversation, conversation, senderId: a.sender.id, text: '', status: 'handled', now })) return;
+    const role = ctx.roleOf(a.sender.id);
+    const answer = (text: string) => a.answer(text).catch((err: unknown) => ctx.logger.debug('cannot answer a button press', { error: err }));
+    if (role === undefined) return void (await answer('You are not allowed to decide this.'));
+    if (a.approvalId.startsWith(REQUEST_APPROVAL_PREFIX)) {
+      if (role !== 'owner') return void (await answer('Only an owner can decide access requests.'));
+      const request = openRequestById(ctx.store, a.approvalId.slice(REQUEST_APPROVAL_PREFIX.length), now);
+      if (!request || !decideAccessRequest(ctx.store, request, a.decision, `${ctx.adapter.platform}:${a.sender.id}`, now)) return void (await answer('Already decided (or expired).'));
+      ctx.logger.info('access request decided in chat', { decision: a.decision, requester: request.requesterId, owner: a.sender.id });
+      return void (await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.'));
+    }
+    const approval = ctx.store.approval(a.approvalId);
+    if (!approval || approval.conversation !== conversation) return void (await answer('This approval belongs to another conversation.'));
+    if (approval.status === 'decided') return void (await answer('Already decided.'));
+    try {
+      await ctx.client.decideApproval(approval.approvalId, a.decision);
+      ctx.store.decideApprovalRow(approval.approvalId, a.decision);
+      await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.');
+    } catch (err) {
+      if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
+        ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
+        return void (await answer('Already decided.'));
+      }
+      // Forget the press so pressing again can work once the runtime is back.
+      ctx.store.db.prepare('DELETE FROM inbox WHERE dedupe_key = ?').run(a.dedupeKey);
+      await answer('The agent is not reachable right now; press again in a moment.');
+    }
+  }
+
+  /** Starts a poster for every conversation with pending messages that has none running. */
+  wake(): void {
+    for (const conversation of this.ctx.store.pendingInboxConversations()) {
+      if (this.busy.has(conversation) || this.ctx.signal.aborted) continue;
+      this.busy.add(conversation);
+      void this.drain(conversation).finally(() => {
+        this.busy.delete(conversation);
+        if (!this.ctx.signal.aborted && this.ctx.store.nextInbound(conversation)) this.wake();
+      });
+    }
+  }
+
+  /** Resolves when every poster has finished its current step (after stop). */
+  get idle(): boolean {
+    return this.busy.size === 0;
+  }
+
+  private async drain(conversation: string): Promise<void> {
+    const { ctx } = this;
+    for (;;) {
+      if (ctx.signal.aborted) return;
+      const row = ctx.store.nextInbound(conversation);
+      if (!row) return;
+      try {
+        await this.process(row);
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        if (isRetryable(err)) {
+          ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
+          const waited = ctx.now() - row.receivedAt;
+          const tell = !row.toldWaiting && waited >= ctx.timing.queuedNoticeMs;
+          ctx.store.noteInboundAttempt(row.id, tell);
+          if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
+          await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
+          continue;
+        }
+        ctx.logger.warn('message refused by the runtime', { conversation, error: err });
+        ctx.store.finishInbound(row.id, { error: describeError(err) });
+        ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
+      }
+    }
+  }
+
+  private async process(row: InboxRow): Promise<void> {
+    const { ctx } = this;
+    const command = parseCommand(row.text);
+    if (command) {
+      const handler = findCommand(command.name);
+      const call: CommandCall = { ctx, threads: this.threads, message: row, args: command.args };
+      const text = handler ? await handler.run(call) : unknownCommandText(command.name);
+      ctx.store.finishInbound(row.id, {});
+      ctx.reply(row.ref, text);
+      return;
+    }
+    const thread = await this.threads.ensure(row.ref);
+    let turn;
+    try {
+      turn = await ctx.client.postTurn(thread.id, row.text, `${ctx.adapter.platform}:${row.dedupeKey}`);
+    } catch (err) {
+      // The thread vanished between the check and the post: find or make another one next time.
+      if (err instanceof RuntimeApiError && err.status === 404) {
+        this.threads.forget(thread.id);
+        ctx.store.db.prepare('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(row.conversation);
+        throw new RuntimeUnavailableError(ctx.client.url, 'thread not found; retrying with a new thread');
+      }
+      throw err;
+    }
+    ctx.store.finishInbound(row.id, { turnId: turn.id });
+    ctx.health.update({ runtime: 'connected' });
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof RuntimeUnavailableError || (err instanceof RuntimeApiError && (err.status >= 500 || err.status === 429 || err.status === 401));
+}

@@ -1,0 +1,81 @@
+// Conversation → runtime thread: found by metadata {platform, conversation}, cached in the store, verified once per run.
+import { RuntimeApiError, type Thread } from '../../lib/runtime-client.js';
+import type { ConversationRef } from './adapter.js';
+import { conversationKey } from './adapter.js';
+import type { BridgeContext } from './context.js';
+
+export function threadMetadata(ref: ConversationRef): Record<string, string> {
+  return { platform: ref.platform, conversation: conversationKey(ref), chat_kind: ref.kind };
+}
+
+/** Rebuilds a reference from thread metadata, for threads this bridge has not seen a message in. */
+export function refFromMetadata(metadata: Record<string, string>): ConversationRef | undefined {
+  const conversation = metadata.conversation;
+  const platform = metadata.platform;
+  if (!conversation || !platform) return undefined;
+  // Chat ids may hold ':' on no platform we know, so the first ':' separates the topic.
+  const i = conversation.indexOf(':');
+  const chatId = i < 0 ? conversation : conversation.slice(0, i);
+  const topicId = i < 0 ? undefined : conversation.slice(i + 1);
+  const kind = metadata.chat_kind === 'group' || metadata.chat_kind === 'private' ? metadata.chat_kind : chatId.startsWith('-') ? 'group' : 'private';
+  return { platform: platform as ConversationRef['platform'], chatId, ...(topicId !== undefined ? { topicId } : {}), kind };
+}
+
+export class ThreadDirectory {
+  private readonly verified = new Set<string>();
+
+  constructor(private readonly ctx: BridgeContext) {}
+
+  /** The conversation's live thread, creating one when it has none (or its thread is gone or archived). */
+  async ensure(ref: ConversationRef): Promise<Thread | { id: string }> {
+    const { store, client } = this.ctx;
+    const key = conversationKey(ref);
+    const known = store.conversation(key)?.threadId ?? null;
+    if (known && this.verified.has(known)) return { id: known };
+    if (known) {
+      try {
+        const t = await client.getThread(known);
+        if (!t.archived) return this.adopt(ref, t);
+      } catch (err) {
+        if (!(err instanceof RuntimeApiError && err.status === 404)) throw err;
+      }
+    }
+    const found = (await client.listThreads({ metadata: { platform: ref.platform, conversation: key } })).filter((t) => !t.archived);
+    const newest = found.sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+    if (newest) return this.adopt(ref, newest);
+    return this.adopt(ref, await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref) }));
+  }
+
+  /** `/new`: archive the current thread (if any) and start a fresh one. */
+  async replace(ref: ConversationRef): Promise<Thread> {
+    const { store, client } = this.ctx;
+    const key = conversationKey(ref);
+    const known = store.conversation(key)?.threadId ?? null;
+    if (known) {
+      try {
+        await client.patchThread(known, { archived: true });
+      } catch (err) {
+        if (!(err instanceof RuntimeApiError && err.status === 404)) throw err;
+      }
+      this.verified.delete(known);
+    }
+    const t = await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref) });
+    this.adopt(ref, t);
+    return t;
+  }
+
+  /** The thread id the store has for the conversation, without asking the runtime. */
+  current(ref: ConversationRef): string | undefined {
+    return this.ctx.store.conversation(conversationKey(ref))?.threadId ?? undefined;
+  }
+
+  forget(threadId: string): void {
+    this.verified.delete(threadId);
+  }
+
+  private adopt(ref: ConversationRef, t: Thread): Thread {
+    this.ctx.store.setConversationThread(conversationKey(ref), ref, t.id, this.ctx.now());
+    this.verified.add(t.id);
+    return t;
+  }
+}

@@ -1,0 +1,304 @@
+// The HTTP + SSE client of the runtime API (v1), shared by the bridges and `tether chat`.
+import { Agent, request, type Dispatcher } from 'undici';
+import { TetherError } from './errors.js';
+import { readRuntimeToken } from './token.js';
+
+// ---------- wire shapes (CONTRACT.md "Runtime HTTP API")
+
+export type TurnStatus = 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export const FINISHED_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+
+export interface Turn {
+  id: string;
+  thread_id: string;
+  input: string;
+  status: TurnStatus;
+  output: string;
+  error?: string | null;
+  usage?: unknown;
+  created_at: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+}
+
+export interface Thread {
+  id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+  model: string;
+  approval: string;
+  metadata: Record<string, string>;
+  archived: boolean;
+  status: 'idle' | 'busy';
+  last_seq: number;
+  /** Present on GET /v1/threads/:id (newest last, at most 50). */
+  turns?: Turn[];
+}
+
+export interface RuntimeEvent {
+  seq: number;
+  type: string;
+  thread_id: string;
+  turn_id?: string;
+  at: string;
+  [payload: string]: unknown;
+}
+
+export interface RuntimeHealth {
+  status: string;
+  version: string;
+}
+
+// ---------- errors
+
+/** The runtime answered with an error body (4xx/5xx). */
+export class RuntimeApiError extends TetherError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+/** The runtime could not be reached at all (refused, reset, timed out). */
+export class RuntimeUnavailableError extends TetherError {
+  constructor(
+    readonly url: string,
+    cause: string,
+  ) {
+    super('runtime_unavailable', `the runtime at ${url} is not reachable (${cause})`, 'start it with `tether runtime` (or `tether up`), or check TETHER_RUNTIME_URL');
+  }
+}
+
+// ---------- client
+
+export interface RuntimeClientOptions {
+  url: string;
+  token: string;
+  /** Per-request timeout for the JSON routes (not the event stream). */
+  timeoutMs?: number;
+}
+
+export interface ThreadFilter {
+  limit?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface FollowEventsOptions {
+  /** Hand out only events with seq greater than this. */
+  after: number;
+  threadId?: string;
+  signal: AbortSignal;
+  /** Awaited before the next event is handed out, so a cursor committed inside it is never ahead. */
+  onEvent: (event: RuntimeEvent) => Promise<void> | void;
+  /** Connection state changes, for health reporting. */
+  onState?: (state: 'connected' | 'disconnected', error?: Error) => void;
+  /** Longest wait between reconnects. */
+  maxBackoffMs?: number;
+}
+
+export interface RuntimeClient {
+  readonly url: string;
+  health(): Promise<RuntimeHealth>;
+  createThread(body: { title?: string; model?: string; approval?: string; metadata?: Record<string, string> }): Promise<Thread>;
+  listThreads(filter?: ThreadFilter): Promise<Thread[]>;
+  getThread(id: string): Promise<Thread>;
+  patchThread(id: string, body: { title?: string; model?: string; approval?: string; archived?: boolean; metadata?: Record<string, string> }): Promise<Thread>;
+  postTurn(threadId: string, input: string, idempotencyKey?: string): Promise<Turn>;
+  getTurn(threadId: string, turnId: string): Promise<Turn>;
+  cancelTurn(threadId: string, turnId: string): Promise<Turn>;
+  decideApproval(approvalId: string, decision: 'approve' | 'deny'): Promise<unknown>;
+  /** Resolves when `signal` aborts; reconnects by itself on every failure. */
+  followEvents(options: FollowEventsOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** TETHER_TOKEN when configured, else the runtime's token file in the state dir. */
+export function resolveRuntimeToken(config: { token: string | undefined; stateDir: string }): string {
+  return readRuntimeToken(config.stateDir, config.token);
+}
+
+export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClient {
+  const base = options.url.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const dispatcher = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
+  const auth = { authorization: `Bearer ${options.token}` };
+
+  async function call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(base + path, {
+        method,
+        dispatcher,
+        headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extraHeaders },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (err) {
+      throw new RuntimeUnavailableError(base, connectionCause(err));
+    }
+    const text = await res.body.text().catch(() => '');
+    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
+    throw toApiError(res.statusCode, text);
+  }
+
+  const enc = encodeURIComponent;
+  return {
+    url: base,
+    health: () => call('GET', '/health'),
+    createThread: (body) => call('POST', '/v1/threads', body),
+    listThreads: async (filter = {}) => {
+      const q = new URLSearchParams();
+      if (filter.limit !== undefined) q.set('limit', String(filter.limit));
+      for (const [k, v] of Object.entries(filter.metadata ?? {})) q.set(`metadata.${k}`, v);
+      const qs = q.toString();
+      return (await call<{ threads: Thread[] }>('GET', `/v1/threads${qs ? `?${qs}` : ''}`)).threads;
+    },
+    getThread: (id) => call('GET', `/v1/threads/${enc(id)}`),
+    patchThread: (id, body) => call('PATCH', `/v1/threads/${enc(id)}`, body),
+    postTurn: (threadId, input, key) => call('POST', `/v1/threads/${enc(threadId)}/turns`, { input }, key ? { 'idempotency-key': key } : {}),
+    getTurn: (threadId, turnId) => call('GET', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}`),
+    cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, {}),
+    decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { decision }),
+    followEvents: (o) => followEventStream(base, auth, dispatcher, o),
+    close: () => dispatcher.close(),
+  };
+}
+
+function connectionCause(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return e.code ?? e.cause?.code ?? e.message ?? String(err);
+}
+
+function toApiError(status: number, text: string): RuntimeApiError {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (body.error && typeof body.error.code === 'string') return new RuntimeApiError(status, body.error.code, String(body.error.message ?? body.error.code));
+  } catch {
+    // not the contract's error body: fall through to a generic one
+  }
+  return new RuntimeApiError(status, `http_${status}`, `the runtime answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+}
+
+// ---------- SSE
+
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/**
+ * An incremental parser of text/event-stream: feed it decoded text in any pieces, get whole
+ * messages back. Handles \n, \r\n and \r line ends, comments, multi-line data.
+ */
+export function createSseParser(): { push(text: string): SseMessage[] } {
+  let buffer = '';
+  let data: string[] = [];
+  let id: string | undefined;
+  let event: string | undefined;
+  let pendingCr = false;
+  return {
+    push(text: string): SseMessage[] {
+      const out: SseMessage[] = [];
+      // A \r\n split across two pieces must not count as two line ends.
+      if (pendingCr && text.startsWith('\n')) text = text.slice(1);
+      pendingCr = false;
+      buffer += text;
+      for (;;) {
+        const m = /\r\n|\r|\n/.exec(buffer);
+        if (!m) break;
+        if (m[0] === '\r' && m.index === buffer.length - 1) pendingCr = true;
+        const line = buffer.slice(0, m.index);
+        buffer = buffer.slice(m.index + m[0].length);
+        if (line === '') {
+          if (data.length > 0 || id !== undefined || event !== undefined) {
+            if (data.length > 0) out.push({ ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}), data: data.join('\n') });
+          }
+          data = [];
+          id = undefined;
+          event = undefined;
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        let value = colon < 0 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') data.push(value);
+        else if (field === 'id') id = value;
+        else if (field === 'event') event = value;
+      }
+      return out;
+    },
+  };
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+async function followEventStream(base: string, auth: Record<string, string>, dispatcher: Dispatcher, o: FollowEventsOptions): Promise<void> {
+  let last = o.after;
+  let failures = 0;
+  const maxBackoff = o.maxBackoffMs ?? 10_000;
+  const path = o.threadId ? `/v1/threads/${encodeURIComponent(o.threadId)}/events` : '/v1/events';
+  while (!o.signal.aborted) {
+    let connected = false;
+    try {
+      const res = await request(`${base}${path}?after=${last}`, {
+        method: 'GET',
+        dispatcher,
+        signal: o.signal,
+        headers: { ...auth, accept: 'text/event-stream', 'last-event-id': String(last) },
+        headersTimeout: 15_000,
+        // The runtime sends a comment at least every 15 s; silence for much longer means a dead socket.
+        bodyTimeout: 45_000,
+      });
+      if (res.statusCode !== 200) {
+        const text = await res.body.text().catch(() => '');
+        throw toApiError(res.statusCode, text);
+      }
+      connected = true;
+      failures = 0;
+      o.onState?.('connected');
+      const parser = createSseParser();
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body) {
+        for (const msg of parser.push(decoder.decode(chunk as Buffer, { stream: true }))) {
+          let event: RuntimeEvent;
+          try {
+            event = JSON.parse(msg.data) as RuntimeEvent;
+          } catch {
+            continue;
+          }
+          if (typeof event.seq !== 'number' || event.seq <= last) continue;
+          await o.onEvent(event);
+          last = event.seq;
+        }
+      }
+      throw new Error('the event stream ended');
+    } catch (err) {
+      if (o.signal.aborted) break;
+      const error = err instanceof RuntimeApiError ? err : new RuntimeUnavailableError(base, connectionCause(err));
+      if (connected || failures === 0) o.onState?.('disconnected', error);
+      // A 401/403 will not fix itself quickly, but a restarted runtime with a new token file might.
+      failures++;
+      await pause(Math.min(maxBackoff, 200 * 2 ** Math.min(failures, 8)), o.signal);
+    }
+  }
+}

@@ -136,6 +136,58 @@ describe('model client: streaming', () => {
   });
 });
 
+describe('model client: servers that stream differently', () => {
+  async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server = createServer(handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  }
+
+  it('reads CRLF events, comments and characters split across network writes', async () => {
+    const events = [
+      ': this is a comment',
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'naïve ' } }] })}`,
+      '',
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: '漢字 🎉' } }] })}`,
+      '',
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}`,
+      '',
+      'data: [DONE]',
+      '',
+      '',
+    ].join('\r\n');
+    const bytes = Buffer.from(events, 'utf8');
+    const url = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.socket?.setNoDelay(true);
+      let i = 0;
+      // Seven bytes at a time cuts lines, CRLF pairs and multi-byte characters alike.
+      const next = () => {
+        if (i >= bytes.length) return void res.end();
+        res.write(bytes.subarray(i, i + 7));
+        i += 7;
+        setTimeout(next, 1);
+      };
+      next();
+    });
+    const req = ask('hi');
+    const result = await client(configFor(url)).complete(req);
+    expect(result.text).toBe('naïve 漢字 🎉');
+    expect(req.deltas).toEqual(['naïve ', '漢字 🎉']);
+  });
+
+  it('takes a whole JSON answer from a server that ignores stream: true', async () => {
+    const url = await rawServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'all at once' }, finish_reason: 'stop' }] }));
+    });
+    const req = ask('hi');
+    expect((await client(configFor(url)).complete(req)).text).toBe('all at once');
+    expect(req.deltas).toEqual(['all at once']);
+  });
+});
+
 describe('model client: retries', () => {
   it('honours Retry-After on 429 before trying again', async () => {
     const fake = await fakeModel();

@@ -1,0 +1,42 @@
+// An instant OpenAI-compatible model for benchmarks, run as its own process: every answer is "ok", streamed at once.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const created = Math.floor(Date.now() / 1000);
+const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'instant', choices, ...extra })}\n\n`;
+// Rendered once: the point is to cost the runtime nothing it would not pay with a real provider.
+const REPLY_TEXT = 'ok';
+const STREAM =
+  chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]) +
+  chunk([{ index: 0, delta: { content: REPLY_TEXT }, finish_reason: null }]) +
+  chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+const USAGE = chunk([], { usage: { prompt_tokens: 10, completion_tokens: 1, total_tokens: 11 } });
+const DONE = 'data: [DONE]\n\n';
+
+let answered = 0;
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url?.startsWith('/v1/models')) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created, owned_by: 'bench' }] }));
+    return;
+  }
+  const parts: Buffer[] = [];
+  req.on('data', (c: Buffer) => parts.push(c));
+  req.on('end', () => {
+    answered++;
+    const body = Buffer.concat(parts).toString('utf8');
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.end(STREAM + (body.includes('"include_usage":true') ? USAGE : '') + DONE);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`instant model listening on http://127.0.0.1:${port}/v1\n`);
+});
+process.on('SIGTERM', () => {
+  process.stdout.write(`instant model answered ${answered} requests\n`);
+  server.close();
+  server.closeAllConnections();
+});

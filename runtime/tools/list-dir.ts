@@ -3,7 +3,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArguments } from './arguments.js';
 import { confinePath } from './confine.js';
-import { formatBytes, plural } from './measure.js';
+import { formatBytes, headline, plural } from './measure.js';
 import type { Tool, ToolContext, ToolOutcome } from './types.js';
 
 export interface ListDirArguments {
@@ -18,7 +18,7 @@ export function parseListDirArguments(args: unknown) {
 export const LIST_DIR_MAX_ENTRIES = 1000;
 
 function refused(path: string, content: string): ToolOutcome {
-  return { ok: false, content, summary: `list ${path}: ${content}` };
+  return { ok: false, content, summary: `list ${path}: ${headline(content)}` };
 }
 
 /** Names sorted by code point, so the order is the same everywhere (no locale). */

@@ -32,6 +32,11 @@ export function oneLine(text: string, max: number): string {
   return `${chars.slice(0, max - 1).join('')}…`;
 }
 
+/** The first clause of a refusal (before "; "), short enough for a progress line. */
+export function headline(sentence: string, max = 100): string {
+  return oneLine(sentence.split('; ', 1)[0] ?? sentence, max);
+}
+
 function isContinuationByte(b: number | undefined): boolean {
   return b !== undefined && (b & 0xc0) === 0x80;
 }

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parseArguments } from './arguments.js';
 import { confinePath } from './confine.js';
-import { formatBytes, plural, utf8CutBefore } from './measure.js';
+import { formatBytes, headline, plural, utf8CutBefore } from './measure.js';
 import type { Tool, ToolContext, ToolOutcome } from './types.js';
 
 export interface ReadFileArguments {
@@ -27,7 +27,7 @@ const BINARY_SNIFF_BYTES = 8000;
 const CHUNK_BYTES = 64 * 1024;
 
 function refused(path: string, content: string): ToolOutcome {
-  return { ok: false, content, summary: `read ${path}: ${content}` };
+  return { ok: false, content, summary: `read ${path}: ${headline(content)}` };
 }
 
 interface LineSlice {

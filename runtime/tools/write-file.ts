@@ -5,7 +5,7 @@ import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArguments } from './arguments.js';
 import { confinePath, isInside } from './confine.js';
-import { countLines, formatBytes, oneLine, plural } from './measure.js';
+import { countLines, formatBytes, headline, oneLine, plural } from './measure.js';
 import type { Tool, ToolContext, ToolOutcome } from './types.js';
 
 export interface WriteFileArguments {
@@ -31,7 +31,7 @@ export function describeWrite(path: string, content: string): string {
 }
 
 function refused(path: string, content: string): ToolOutcome {
-  return { ok: false, content, summary: `write ${path}: ${content}` };
+  return { ok: false, content, summary: `write ${path}: ${headline(content)}` };
 }
 
 function code(err: unknown): string | undefined {

@@ -527,7 +527,7 @@ export class FakeTelegram {
     return this.parked !== undefined;
   }
 
-  /** Resolves when `predicate` holds, re-checked after every change; rejects after `timeoutMs`. */
+  /** Resolves when `predicate` holds, re-checked after every change of the fake and every 20 ms; rejects after `timeoutMs`. */
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const check = () => {
@@ -548,8 +548,11 @@ export class FakeTelegram {
         cleanup();
         reject(new Error(`fake telegram: timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
+      // Also re-checked on a short tick: predicates may look at the code under test, which the fake cannot see change.
+      const tick = setInterval(check, 20);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(tick);
         this.listeners.delete(check);
       };
       this.listeners.add(check);

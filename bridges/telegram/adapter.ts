@@ -1,0 +1,226 @@
+// The Telegram ChatAdapter: grammY's Api for calls, our own poller for updates, plain-text sends into the right topic.
+import { Api, GrammyError } from 'grammy';
+import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
+import type { TelegramConfig } from '../../lib/config.js';
+import { TetherError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import {
+  DeliveryError,
+  type ApprovalPrompt,
+  type ChatAdapter,
+  type ConversationRef,
+  type InboundHandlers,
+  type SendLimits,
+  type SentRef,
+} from '../core/adapter.js';
+import { approvalKeyboard, approvalMessageText } from './approval-buttons.js';
+import { classifyTelegramFailure, describeTelegramError } from './failures.js';
+import { ALLOWED_UPDATES, interpretUpdate, type BotIdentity } from './inbound.js';
+import { DEFAULT_POLLER_TIMING, TelegramPoller, type PollerTiming } from './polling.js';
+
+/** Telegram's FAQ: ~1 message/s per private chat, 20/min per group, ~30/s per bot. */
+export const TELEGRAM_LIMITS: SendLimits = { privateIntervalMs: 1_000, groupPerMinute: 20, globalPerSecond: 30 };
+export const TELEGRAM_TEXT_LIMIT = 4096;
+/** General is topic 1: sendMessage refuses it (omit the id), sendChatAction accepts it. */
+const GENERAL_TOPIC = '1';
+
+/** The bot token was refused, or the API root does not answer like Telegram. */
+export class TelegramAuthError extends TetherError {
+  constructor(detail: string) {
+    super('telegram_unauthorized', `Telegram refused TELEGRAM_BOT_TOKEN (${detail})`, 'copy the token again from @BotFather (/mybots → API Token) into telegram.env');
+  }
+}
+
+export interface TelegramAdapterOptions {
+  /** Commands shown in Telegram's menu (setMyCommands at start). */
+  commands?: readonly BotCommand[];
+  timing?: Partial<PollerTiming>;
+  /** Already fetched by the caller (tether telegram learns the bot id before starting). */
+  botInfo?: UserFromGetMe;
+  /** Called once if the token is refused while running; the bridge should stop. */
+  onFatal?: (reason: string) => void;
+}
+
+export interface TelegramAdapter extends ChatAdapter {
+  readonly api: Api;
+  /** getMe, turning a 401 into one clear line naming TELEGRAM_BOT_TOKEN. */
+  identify(): Promise<UserFromGetMe>;
+}
+
+function chatIdOf(to: ConversationRef): number | string {
+  const n = Number(to.chatId);
+  return Number.isSafeInteger(n) ? n : to.chatId;
+}
+
+/** message_thread_id for sends: only real topics, never General. */
+function sendThread(to: ConversationRef): { message_thread_id?: number } {
+  return to.topicId !== undefined && to.topicId !== GENERAL_TOPIC ? { message_thread_id: Number(to.topicId) } : {};
+}
+
+export function createTelegramAdapter(config: TelegramConfig, logger: Logger, options: TelegramAdapterOptions = {}): TelegramAdapter {
+  const timing: PollerTiming = { ...DEFAULT_POLLER_TIMING, ...options.timing };
+  // A half-open socket must not wedge a call for grammY's default 500 s; polls get their timeout plus slack.
+  const api = new Api(config.botToken, { apiRoot: config.apiRoot, timeoutSeconds: timing.pollTimeoutS + Math.ceil(timing.watchdogGraceMs / 1000) + 15 });
+  const log = logger.child('telegram');
+  let botInfo = options.botInfo;
+  let poller: TelegramPoller | undefined;
+  // Learned from updates: typing in a forum's General needs message_thread_id 1.
+  const forumChats = new Set<string>();
+  const movedAlready = new Set<string>();
+
+  async function identify(): Promise<UserFromGetMe> {
+    try {
+      botInfo = await api.getMe();
+      return botInfo;
+    } catch (err) {
+      if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) throw new TelegramAuthError(`${err.error_code} ${err.description}`);
+      throw new TetherError('telegram_unreachable', `cannot reach the Telegram Bot API at ${config.apiRoot} (${describeTelegramError(err, 'getMe')})`, 'check the network, or TELEGRAM_API_ROOT');
+    }
+  }
+
+  async function handleUpdate(update: Update, handlers: InboundHandlers, bot: BotIdentity): Promise<void> {
+    const inbound = interpretUpdate(update, bot);
+    switch (inbound.kind) {
+      case 'message':
+        if (inbound.forum) forumChats.add(inbound.message.conversation.chatId);
+        await handlers.onMessage(inbound.message);
+        return;
+      case 'action': {
+        let answered = false;
+        const answer = async (text: string) => {
+          answered = true;
+          try {
+            await api.answerCallbackQuery(inbound.callbackQueryId, { text: [...text].slice(0, 200).join('') });
+          } catch (err) {
+            log.debug('answerCallbackQuery failed', { error: describeTelegramError(err, 'answerCallbackQuery') });
+          }
+        };
+        await handlers.onAction({
+          dedupeKey: inbound.dedupeKey,
+          conversation: inbound.conversation,
+          sender: inbound.sender,
+          approvalId: inbound.approvalId,
+          decision: inbound.decision,
+          answer,
+        });
+        // An unanswered press leaves a spinner on the button for a while.
+        if (!answered) await answer('');
+        return;
+      }
+      case 'unknown_button':
+        await api.answerCallbackQuery(inbound.callbackQueryId, { text: 'This button is no longer active.' }).catch(() => undefined);
+        return;
+      case 'moved': {
+        const key = `${inbound.from.chatId}->${inbound.to.chatId}`;
+        if (movedAlready.has(key)) return;
+        movedAlready.add(key);
+        log.info('group moved to a supergroup', { from: inbound.from.chatId, to: inbound.to.chatId });
+        await handlers.onConversationMoved?.(inbound.from, inbound.to);
+        return;
+      }
+      case 'blocked':
+        if (inbound.status === 'kicked' || inbound.status === 'left') log.info('the bot was blocked or removed', { chat: inbound.chatId, status: inbound.status });
+        return;
+      case 'ignored':
+        log.debug('update ignored', { update_id: update.update_id, reason: inbound.reason });
+        return;
+    }
+  }
+
+  function deliveryError(err: unknown, to: ConversationRef, method: string): DeliveryError {
+    const failure = classifyTelegramFailure(err, to);
+    return new DeliveryError(failure, describeTelegramError(err, method));
+  }
+
+  const adapter: TelegramAdapter = {
+    platform: 'telegram',
+    textLimit: TELEGRAM_TEXT_LIMIT,
+    limits: TELEGRAM_LIMITS,
+    api,
+    identify,
+
+    async start(handlers) {
+      const me = botInfo ?? (await identify());
+      const bot: BotIdentity = { id: me.id, username: me.username };
+      if (options.commands?.length) {
+        try {
+          await api.setMyCommands([...options.commands]);
+        } catch (err) {
+          log.warn('could not register the command menu (setMyCommands); commands still work', { error: describeTelegramError(err, 'setMyCommands') });
+        }
+      }
+      poller = new TelegramPoller({
+        api,
+        logger: log,
+        allowedUpdates: ALLOWED_UPDATES,
+        timing,
+        onUpdate: (update) => handleUpdate(update, handlers, bot),
+        onFatal: (reason) => options.onFatal?.(reason),
+      });
+      poller.start();
+      log.info('Telegram bridge receiving', { bot: `@${me.username}`, id: me.id });
+    },
+
+    async stop() {
+      if (!poller) return;
+      const p = poller;
+      poller = undefined;
+      await p.stop();
+      const offset = p.confirmedOffset();
+      if (offset !== undefined) {
+        // Confirms what the core already stored, so a restart does not fetch it again (dedupe would catch it anyway).
+        await api.getUpdates({ offset, limit: 1, timeout: 0 }).catch(() => undefined);
+      }
+    },
+
+    async send(to, text, key) {
+      try {
+        const m = await api.sendMessage(chatIdOf(to), text, { ...sendThread(to), link_preview_options: { is_disabled: true } });
+        return { messageId: String(m.message_id) };
+      } catch (err) {
+        const e = deliveryError(err, to, 'sendMessage');
+        log.debug('send failed', { key, failure: e.failure.kind, error: e.message });
+        throw e;
+      }
+    },
+
+    async typing(to) {
+      const thread = to.topicId ?? (forumChats.has(to.chatId) ? GENERAL_TOPIC : undefined);
+      try {
+        await api.sendChatAction(chatIdOf(to), 'typing', thread !== undefined ? { message_thread_id: Number(thread) } : {});
+      } catch (err) {
+        log.debug('typing failed', { error: describeTelegramError(err, 'sendChatAction') });
+      }
+    },
+
+    async askApproval(to: ConversationRef, prompt: ApprovalPrompt, _key: string): Promise<SentRef> {
+      const keyboard = approvalKeyboard(prompt.approvalId);
+      try {
+        const m = await api.sendMessage(chatIdOf(to), approvalMessageText(prompt, keyboard !== undefined), {
+          ...sendThread(to),
+          ...(keyboard ? { reply_markup: keyboard } : {}),
+          link_preview_options: { is_disabled: true },
+        });
+        return { messageId: String(m.message_id) };
+      } catch (err) {
+        throw deliveryError(err, to, 'sendMessage');
+      }
+    },
+
+    async markApprovalDecided(to, sent, text) {
+      try {
+        // No reply_markup: the buttons go away with the edit.
+        await api.editMessageText(chatIdOf(to), Number(sent.messageId), text, { link_preview_options: { is_disabled: true } });
+      } catch (err) {
+        if (err instanceof GrammyError && err.description.includes('message is not modified')) return;
+        log.warn('could not mark an approval prompt decided', { error: describeTelegramError(err, 'editMessageText') });
+        await api.editMessageReplyMarkup(chatIdOf(to), Number(sent.messageId)).catch(() => undefined);
+      }
+    },
+
+    health() {
+      return { ...(poller?.health() ?? { state: 'stopped' }), ...(botInfo ? { bot: `@${botInfo.username}` } : {}) };
+    },
+  };
+  return adapter;
+}

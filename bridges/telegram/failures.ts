@@ -1,0 +1,61 @@
+// Telegram errors → DeliveryFailure, and one-line descriptions that never carry the token-bearing URL.
+import { GrammyError, HttpError } from 'grammy';
+import type { ConversationRef, DeliveryFailure } from '../core/adapter.js';
+
+/** Telegram's own wording, lower-cased, for matching; see docs/telegram.md for what each means. */
+const GONE_DESCRIPTIONS = [
+  'bot was blocked by the user',
+  'user is deactivated',
+  'bot was kicked',
+  'bot is not a member',
+  'chat not found',
+  'topic_closed',
+  'topic_deleted',
+  'message thread not found',
+  'have no rights to send',
+  'not enough rights to send',
+  'chat_write_forbidden',
+];
+const TOO_LONG_DESCRIPTIONS = ['message is too long', 'text is too long'];
+
+export const POLL_CONFLICT = 'terminated by other getupdates';
+export const WEBHOOK_ACTIVE = 'webhook is active';
+
+export function isGrammyError(err: unknown): err is GrammyError {
+  return err instanceof GrammyError;
+}
+
+/** What the core should do about a failed send into `to`. */
+export function classifyTelegramFailure(err: unknown, to: ConversationRef): DeliveryFailure {
+  if (!(err instanceof GrammyError)) return { kind: 'transient' };
+  const description = (err.description ?? '').toLowerCase();
+  const retryAfter = err.parameters?.retry_after;
+  if (err.error_code === 429 || retryAfter !== undefined) return { kind: 'retry_after', seconds: Math.max(1, retryAfter ?? 3) };
+  const migrateTo = err.parameters?.migrate_to_chat_id;
+  if (migrateTo !== undefined) return { kind: 'moved', to: { platform: 'telegram', chatId: String(migrateTo), kind: 'group' } };
+  if (err.error_code === 401) return { kind: 'fatal', reason: 'Telegram refused the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN with @BotFather' };
+  if (err.error_code === 404 && description.includes('not found') && !description.includes('chat')) {
+    return { kind: 'fatal', reason: `Telegram answered 404 (${err.description}): TELEGRAM_API_ROOT or TELEGRAM_BOT_TOKEN is wrong` };
+  }
+  if (err.error_code >= 500) return { kind: 'transient' };
+  if (TOO_LONG_DESCRIPTIONS.some((d) => description.includes(d))) return { kind: 'too_long' };
+  if (err.error_code === 403 || GONE_DESCRIPTIONS.some((d) => description.includes(d))) {
+    return { kind: 'gone', reason: `${err.description}${to.topicId ? ` (topic ${to.topicId})` : ''}` };
+  }
+  // Any other 4xx will fail the same way again: drop it here rather than retry forever.
+  return { kind: 'gone', reason: err.description || `error ${err.error_code}` };
+}
+
+/** `sendMessage: 400 Bad Request: chat not found` or `getUpdates: network error (ECONNREFUSED)`; never the URL. */
+export function describeTelegramError(err: unknown, method?: string): string {
+  if (err instanceof GrammyError) return `${err.method}: ${err.error_code} ${err.description}`;
+  if (err instanceof HttpError) {
+    const inner = err.error as { code?: unknown; name?: unknown; type?: unknown } | undefined;
+    const why = [inner?.code, inner?.type, inner?.name].find((v) => typeof v === 'string' && v !== 'Error' && v !== 'FetchError');
+    const timedOut = /timed out/i.test(err.message);
+    const name = /'([A-Za-z]+)'/.exec(err.message)?.[1] ?? method ?? 'request';
+    return `${name}: ${timedOut ? 'timed out' : `network error${why ? ` (${String(why)})` : ''}`}`;
+  }
+  if (err instanceof Error) return `${method ?? 'request'}: ${err.name}`;
+  return `${method ?? 'request'}: failed`;
+}

@@ -104,7 +104,8 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
   const maxAttempts = Math.max(1, options.maxAttempts ?? MODEL_CLIENT_DEFAULTS.maxAttempts);
   const retryAfterCapMs = options.retryAfterCapMs ?? MODEL_CLIENT_DEFAULTS.retryAfterCapMs;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const log = logger.child('model');
+  // The caller names the component (startRuntime passes logger.child('model')).
+  const log = logger;
   // undici's bodyTimeout is the idle time between body chunks: exactly the stall we must not wait out.
   const agent = new Agent({ connect: { timeout: connectTimeoutMs }, headersTimeout: headersTimeoutMs, bodyTimeout: idleTimeoutMs });
   const url = `${config.baseUrl}/chat/completions`;

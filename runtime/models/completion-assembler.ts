@@ -99,11 +99,12 @@ export class CompletionAssembler {
     this.calls.set(index, call);
   }
 
+  /** Calls without a name are dropped (nothing can run them); empty arguments mean "no arguments", sent on as {}. */
   result(): CompletionResult {
     const toolCalls: ToolCall[] = [...this.calls.entries()]
       .sort(([a], [b]) => a - b)
       .filter(([, c]) => c.name !== '')
-      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments }));
+      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments.trim() === '' ? '{}' : c.arguments }));
     return { text: this.text, toolCalls, ...(this.usage ? { usage: this.usage } : {}), finishReason: this.finishReason };
   }
 }

@@ -48,6 +48,10 @@ export interface FakeModel {
 export interface FakeModelOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   defaultReply?: (body: any) => FakeReply;
+  /** When set, every route answers 401 unless the request carries `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Model ids listed by GET /v1/models (default: ['fake-model']). */
+  models?: string[];
 }
 
 const ERROR_TYPES: Record<number, { type: string; code: string; message: string }> = {
@@ -228,11 +232,18 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     );
   }
 
+  const authorized = (req: IncomingMessage) => options.apiKey === undefined || req.headers.authorization === `Bearer ${options.apiKey}`;
+  const refuse = (res: ServerResponse) => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end(errorBody(401));
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/v1/models') {
+      if (!authorized(req)) return refuse(res);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'tether-tests' }] }));
+      res.end(JSON.stringify({ object: 'list', data: (options.models ?? ['fake-model']).map((id) => ({ id, object: 'model', created: 0, owned_by: 'tether-tests' })) }));
       return;
     }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') {
@@ -252,6 +263,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     }
     requests.push({ headers: { ...req.headers }, body, at: Date.now() });
     for (const w of [...waiters]) w();
+    if (!authorized(req)) return refuse(res);
 
     const reply = queue.shift() ?? (options.defaultReply ?? defaultFakeReply)(body);
     if (reply.hang) return; // the socket stays open until the client gives up or close() destroys it

@@ -39,9 +39,13 @@ describe('completion assembler', () => {
     ]);
   });
 
-  it('gives calls without an id a stable one', () => {
-    const { result } = assemble([delta({ tool_calls: [{ index: 0, function: { name: 'list_dir', arguments: '{}' } }] })]);
+  it('gives calls without an id a stable one, and empty arguments as {}', () => {
+    const { result } = assemble([delta({ tool_calls: [{ index: 0, function: { name: 'list_dir', arguments: '' } }] })]);
     expect(result.toolCalls).toEqual([{ id: 'call_0', name: 'list_dir', arguments: '{}' }]);
+  });
+
+  it('drops a fragment stream that never named its tool', () => {
+    expect(assemble([delta({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] })]).result.toolCalls).toEqual([]);
   });
 
   it('returns text as it arrives, skipping empty role chunks and other choices', () => {

@@ -177,6 +177,19 @@ describe('fake model server', () => {
     expect(whole.choices[0].message.content).toBe('echo: q');
   });
 
+  it('refuses requests without the configured API key, on every route', async () => {
+    const model = await start({ apiKey: 'sk-fake-key-123456', models: ['a', 'b'] });
+    expect((await post(model, user('q'))).status).toBe(401);
+    expect((await fetch(`${model.url}/models`)).status).toBe(401);
+    const auth = { authorization: 'Bearer sk-fake-key-123456' };
+    const ok = await fetch(`${model.url}/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify(user('q')) });
+    expect(ok.status).toBe(200);
+    await ok.text();
+    const listed = (await (await fetch(`${model.url}/models`, { headers: auth })).json()) as { data: Array<{ id: string }> };
+    expect(listed.data.map((m) => m.id)).toEqual(['a', 'b']);
+    expect(model.requests).toHaveLength(2);
+  });
+
   it('waitForRequests rejects with what arrived when too few came', async () => {
     const model = await start();
     await expect(model.waitForRequests(1, 50)).rejects.toThrow(/got 0/);

@@ -1,11 +1,12 @@
 // Starts a real runtime for a test: temp state dir and workspace, config via loadRuntimeConfig, a fake model.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRuntimeConfig } from '../../lib/config.js';
 import { createLogger, silentLogger, type Logger } from '../../lib/log.js';
 import { startRuntime, type RuntimeOptions } from '../../runtime/main.js';
 import { startFakeModel, type FakeModel } from '../fakes/model-server.js';
+import { openEventStream, type SseStream } from './sse.js';
 
 export interface ApiResponse {
   status: number;
@@ -27,6 +28,11 @@ export interface TestRuntime {
   env: Record<string, string>;
   /** One request with the bearer token; JSON body in, parsed JSON (or text) out. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  /** Opens an SSE stream on `path` (default: every event from the start) with the token. */
+  events(path?: string, headers?: Record<string, string>): Promise<SseStream>;
+  /** Creates a thread and returns it (fails the test on anything but 201). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  newThread(body?: Record<string, unknown>): Promise<any>;
   /** Stops the runtime, keeping state dir and fake model, so a test can start it again. */
   stopRuntime(): Promise<void>;
   /** Starts it again on the same state dir (after stopRuntime); url and port may change. */
@@ -59,7 +65,6 @@ export async function startTestRuntime(env: Record<string, string> = {}, options
   const root = mkdtempSync(join(tmpdir(), 'tether-rt-'));
   const stateDir = join(root, 'state');
   const workspace = join(root, 'workspace');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(workspace);
   const model = env.TETHER_BASE_URL ? undefined : await startFakeModel();
   const fullEnv: Record<string, string> = {
@@ -87,6 +92,12 @@ export async function startTestRuntime(env: Record<string, string> = {}, options
     model: model ?? (undefined as unknown as FakeModel),
     env: fullEnv,
     api: (method, path, body, headers) => apiRequest(t.url, t.token, method, path, body, headers),
+    events: (path = '/v1/events?after=0', headers = {}) => openEventStream(t.url + path, { authorization: `Bearer ${t.token}`, ...headers }),
+    async newThread(body = {}) {
+      const res = await t.api('POST', '/v1/threads', body);
+      if (res.status !== 201) throw new Error(`POST /v1/threads answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
     async stopRuntime() {
       if (!stopped) await running.stop();
       stopped = true;

@@ -1,6 +1,6 @@
 // The one model client: streaming OpenAI-compatible chat completions over undici, with bounded retries and timeouts.
 import { Agent, request } from 'undici';
-import pRetry from 'p-retry';
+import pRetry, { AbortError } from 'p-retry';
 import type { RuntimeConfig } from '../../lib/config.js';
 import type { Logger } from '../../lib/log.js';
 import { VERSION } from '../../lib/version.js';
@@ -81,6 +81,13 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** What one attempt got to: whether text reached onDelta (then no retry), the HTTP status, a failure of onDelta itself. */
+interface AttemptProgress {
+  emitted: boolean;
+  status?: number;
+  consumerError?: { error: unknown };
+}
+
 /** A wait that a signal cuts short (rejecting with the signal's reason). */
 function abortableWait(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -117,9 +124,19 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
     ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}),
   };
 
-  async function attempt(req: CompletionRequest, who: ProviderIdentity, body: string, progress: { emitted: boolean; status?: number }): Promise<CompletionResult> {
+  async function attempt(req: CompletionRequest, who: ProviderIdentity, body: string, progress: AttemptProgress): Promise<CompletionResult> {
     progress.emitted = false;
     delete progress.status;
+    const emit = (text: string) => {
+      progress.emitted = true;
+      try {
+        req.onDelta(text);
+      } catch (err) {
+        // The caller's own failure (a store write, say) must surface as itself, not as a provider error.
+        progress.consumerError = { error: err };
+        throw err;
+      }
+    };
     const res = await request(url, { method: 'POST', headers: baseHeaders, body, signal: req.signal, dispatcher: agent });
     progress.status = res.statusCode;
     if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -137,14 +154,11 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
       try {
         parsed = JSON.parse(text);
       } catch {
-        throw new ModelError('provider_stream_broken', `the provider at ${config.baseUrl} sent a JSON answer that cannot be read`, 'check TETHER_BASE_URL', { retryable: true });
+        throw new ModelError('provider_unavailable', `the provider at ${config.baseUrl} sent a JSON answer that cannot be read`, 'check TETHER_BASE_URL', { retryable: true });
       }
       const outcome = assembler.accept(parsed);
       if (outcome.error) throw streamError(outcome.error, who);
-      if (outcome.text) {
-        progress.emitted = true;
-        req.onDelta(outcome.text);
-      }
+      if (outcome.text) emit(outcome.text);
       return assembler.result();
     }
     if (!/event-stream/i.test(contentType)) {
@@ -167,10 +181,7 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
           failure = streamError(outcome.error, who);
           return;
         }
-        if (outcome.text) {
-          progress.emitted = true;
-          req.onDelta(outcome.text);
-        }
+        if (outcome.text) emit(outcome.text);
       }
     });
     const decoder = new TextDecoder('utf-8');
@@ -184,13 +195,13 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
     }
     discard(res.body);
     if (failure) throw failure;
+    if (assembler.chunks === 0 && !done) {
+      throw new ModelError('provider_not_found', `${url} did not speak the OpenAI chat-completions stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
+    }
     const result = assembler.result();
     if (!done && result.finishReason === null) {
       // The body ended cleanly but the completion did not: a proxy cut it, or the server died between writes.
       throw new ModelError('provider_unavailable', `the reply from ${config.baseUrl} ended before it was complete`, 'try again; if it keeps happening check the model server’s logs', { retryable: true });
-    }
-    if (assembler.chunks === 0 && !done) {
-      throw new ModelError('provider_not_found', `${url} did not speak the OpenAI chat-completions stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
     }
     return result;
   }
@@ -205,7 +216,7 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
       const started = performance.now();
       const who: ProviderIdentity = { provider: config.provider, baseUrl: config.baseUrl, model: req.model, apiKeyVariable: config.apiKeyVariable, hasKey: Boolean(config.apiKey) };
       const body = JSON.stringify(buildCompletionBody(req, config.streamUsage));
-      const progress: { emitted: boolean; status?: number } = { emitted: false };
+      const progress: AttemptProgress = { emitted: false };
       let attempts = 0;
       const finish = (ok: boolean, code?: string) => {
         const latencyMs = Math.round(performance.now() - started);
@@ -222,6 +233,7 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
               return await attempt(req, who, body, progress);
             } catch (err) {
               if (req.signal.aborted) throw req.signal.reason;
+              if (progress.consumerError) throw new AbortError('onDelta failed');
               throw classifyNetworkFailure(err, who, progress.emitted, { headersTimeoutMs, idleTimeoutMs });
             }
           },
@@ -245,6 +257,10 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
         if (req.signal.aborted) {
           finish(false, 'aborted');
           throw req.signal.reason;
+        }
+        if (progress.consumerError) {
+          finish(false, 'consumer_failed');
+          throw progress.consumerError.error;
         }
         const error = err instanceof ModelError ? err : classifyNetworkFailure(err, who, progress.emitted, { headersTimeoutMs, idleTimeoutMs });
         finish(false, error.code);

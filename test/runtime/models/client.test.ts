@@ -266,6 +266,18 @@ describe('model client: retries', () => {
 });
 
 describe('model client: errors that are not retried', () => {
+  it('an error thrown by onDelta surfaces as itself, without a retry', async () => {
+    const fake = await fakeModel();
+    const own = new Error('store is full');
+    const req = ask('hi', {
+      onDelta: () => {
+        throw own;
+      },
+    });
+    await expect(client(configFor(fake.url)).complete(req)).rejects.toBe(own);
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('401 fails at once naming the key variable and never showing the key', async () => {
     const fake = await fakeModel();
     fake.enqueue({ status: 401, message: `Incorrect API key provided: ${KEY}` });

@@ -105,8 +105,9 @@ export class EventStreams {
 
   private send(c: Client, text: string): void {
     if (c.res.destroyed) return;
-    c.res.write(text);
-    if (c.res.writableLength > this.options.maxBufferedBytes) {
+    // Checked before writing: one large event may pass, but a backlog that does not drain may not grow.
+    if (c.res.writableLength <= this.options.maxBufferedBytes) c.res.write(text);
+    else {
       // A stalled reader must not hold memory or slow the others; it comes back with Last-Event-ID.
       this.logger.warn('dropping a slow event stream client', { buffered: c.res.writableLength, last_seq: c.lastSent });
       this.clients.delete(c);

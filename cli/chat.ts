@@ -6,7 +6,8 @@ import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type Run
 import { readRuntimeToken } from '../lib/token.js';
 import { parseArgs, wantsHelp } from './args.js';
 
-const HELP = `Usage: tether chat [--thread ID]
+function helpText(): string {
+  return `Usage: tether chat [--thread ID]
 
 Talk to the runtime from this terminal: each line you type is a turn, and the reply streams back.
 Works with a pipe too (one turn per line; EOF exits after the running turn).
@@ -22,6 +23,7 @@ ${chatCommandHelp()}
 
 The runtime is found at TETHER_RUNTIME_URL (default http://127.0.0.1:7878); the token is TETHER_TOKEN,
 else runtime.token in TETHER_STATE_DIR.`;
+}
 
 // ---------- pure pieces: what a line means, and how events look on a terminal
 
@@ -245,6 +247,7 @@ class TurnEvents {
 
 interface RunningTurn {
   id: string | undefined;
+  renderer: TurnRenderer;
   events: TurnEvents;
   cancelRequested: boolean;
 }
@@ -265,7 +268,7 @@ function explainFailure(err: unknown, url: string, stateDir: string): TetherErro
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseArgs(args);
-  if (wantsHelp(parsed, HELP)) return 0;
+  if (wantsHelp(parsed, helpText())) return 0;
   const threadFlag = parsed.flags.thread;
   if (threadFlag === true) throw new TetherError('bad_arguments', '--thread needs a thread id', 'run tether chat --thread <ID>, with the id printed when that chat started');
   const unknown = Object.keys(parsed.flags).filter((f) => f !== 'thread');
@@ -354,7 +357,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
     if (running && !twice) {
       if (running.id && !running.cancelRequested) {
         running.cancelRequested = true;
-        out('\n(stopping the turn… Ctrl-C again to leave)\n');
+        out(running.renderer.finishLine() + '(stopping the turn… Ctrl-C again to leave)\n');
         client.cancelTurn(thread.id, running.id).catch((err) => out(`✗ could not stop the turn: ${explainFailure(err, url, stateDir).message}\n`));
       }
       lines.interrupt();
@@ -372,7 +375,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
 
   const runTurn = async (input: string) => {
     const renderer = new TurnRenderer();
-    const turn: RunningTurn = { id: undefined, events: new TurnEvents(), cancelRequested: false };
+    const turn: RunningTurn = { id: undefined, renderer, events: new TurnEvents(), cancelRequested: false };
     running = turn;
     let posted: Turn;
     try {
@@ -394,6 +397,8 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
         out('Approve? [y/N] ');
         const answer = leaving ? null : await lines.next();
         if (answer === null) out(turn.cancelRequested ? '\n' : '(no answer: denied)\n');
+        // A terminal echoes what was typed; a pipe does not, so show the answer that was read.
+        else if (!interactive) out(`${answer}\n`);
         const decision = isApproval(answer) ? 'approve' : 'deny';
         if (!turn.cancelRequested) {
           await client.decideApproval(str(event.approval_id), decision).catch((err) => {

@@ -1,0 +1,190 @@
+// `tether chat` as a person uses it: a real CLI process talking to a real runtime with the fake model.
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from '../support/cli.js';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+
+let rt: TestRuntime;
+
+beforeAll(async () => {
+  rt = await startTestRuntime();
+});
+afterAll(async () => {
+  await rt?.stop();
+});
+
+function chatEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return { TETHER_RUNTIME_URL: rt.url, TETHER_TOKEN: rt.token, TETHER_STATE_DIR: rt.stateDir, ...overrides };
+}
+
+function threadIdsIn(stdout: string): string[] {
+  return [...stdout.matchAll(/thread (\S+) \(resume later with: tether chat --thread \1\)/g)].map((m) => m[1]!);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function messagesOf(request: { body: any }): Array<{ role: string; content: unknown }> {
+  return request.body.messages;
+}
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('tether chat', () => {
+  it('holds a conversation: each line is a turn of one terminal thread, the second sees the first', async () => {
+    const before = rt.model.requests.length;
+    const res = await runCli(['chat'], { env: chatEnv(), input: 'my name is Ada\nwhat is my name?\n' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('echo: my name is Ada\n');
+    expect(res.stdout).toContain('echo: what is my name?\n');
+
+    const [threadId] = threadIdsIn(res.stdout);
+    const thread = (await rt.api('GET', `/v1/threads/${threadId}`)).body;
+    expect(thread.metadata).toEqual({ platform: 'terminal' });
+    expect(thread.turns.map((t: { input: string; status: string }) => [t.input, t.status])).toEqual([
+      ['my name is Ada', 'completed'],
+      ['what is my name?', 'completed'],
+    ]);
+    const second = rt.model.requests[before + 1]!;
+    const contents = messagesOf(second).map((m) => m.content);
+    expect(contents).toContain('my name is Ada');
+    expect(contents).toContain('echo: my name is Ada');
+  });
+
+  it('asks before a shell command and runs it after y, then the reply carries its output', async () => {
+    const before = rt.model.requests.length;
+    const res = await runCli(['chat'], { env: chatEnv(), input: '!tool shell {"command":"echo hi"}\ny\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('⚠ shell wants to run: $ echo hi\nApprove? [y/N] y\n');
+    expect(res.stdout).toMatch(/⚙ shell: \$ echo hi → exit 0/);
+    expect(res.stdout).toMatch(/done: hi/);
+    const toolMessage = messagesOf(rt.model.requests[rt.model.requests.length - 1]!).find((m) => m.role === 'tool');
+    expect(String(toolMessage?.content)).toContain('hi');
+    expect(rt.model.requests.length).toBe(before + 2);
+  });
+
+  it('denies after n: the command never runs and the turn still finishes', async () => {
+    const res = await runCli(['chat'], { env: chatEnv(), input: '!tool shell {"command":"touch denied.txt"}\nn\nafter the denial\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Approve? [y/N] n\n✗ denied\n');
+    expect(res.stdout).not.toContain('⚙ shell');
+    expect(res.stdout).toContain('echo: after the denial');
+    expect(existsSync(join(rt.workspace, 'denied.txt'))).toBe(false);
+    const [threadId] = threadIdsIn(res.stdout);
+    const turns = (await rt.api('GET', `/v1/threads/${threadId}`)).body.turns;
+    expect(turns.map((t: { status: string }) => t.status)).toEqual(['completed', 'completed']);
+  });
+
+  it('takes no answer at end of input as a denial', async () => {
+    const res = await runCli(['chat'], { env: chatEnv(), input: '!tool shell {"command":"touch unanswered.txt"}\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('(no answer: denied)');
+    expect(existsSync(join(rt.workspace, 'unanswered.txt'))).toBe(false);
+  });
+
+  it('resumes a thread with --thread: shows its last turns and continues it', async () => {
+    const first = await runCli(['chat'], { env: chatEnv(), input: 'remember the lighthouse\n' });
+    const [threadId] = threadIdsIn(first.stdout);
+    const res = await runCli(['chat', '--thread', threadId!], { env: chatEnv(), input: 'and now?\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`resumed thread ${threadId}`);
+    expect(res.stdout).toContain('you: remember the lighthouse');
+    expect(res.stdout).toContain('agent: echo: remember the lighthouse');
+    expect(res.stdout).toContain('echo: and now?');
+    const turns = (await rt.api('GET', `/v1/threads/${threadId}`)).body.turns;
+    expect(turns.map((t: { input: string }) => t.input)).toEqual(['remember the lighthouse', 'and now?']);
+  });
+
+  it('/new moves to a fresh thread; /help lists the commands; unknown commands are refused', async () => {
+    const res = await runCli(['chat'], { env: chatEnv(), input: 'in the first\n/help\n/new\nin the second\n/bogus\n/exit\nnever sent\n' });
+    expect(res.code).toBe(0);
+    const ids = threadIdsIn(res.stdout);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(res.stdout).toMatch(/\/new\s+start a fresh thread/);
+    expect(res.stdout).toContain('unknown command /bogus');
+    const second = (await rt.api('GET', `/v1/threads/${ids[1]}`)).body;
+    expect(second.turns.map((t: { input: string }) => t.input)).toEqual(['in the second']);
+    expect(res.stdout).not.toContain('never sent');
+  });
+
+  it('Ctrl-C stops the running turn and the chat goes on', async () => {
+    const child = spawnCli(['chat'], { env: chatEnv() });
+    let stdout = '';
+    const seen = new Set<() => void>();
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      for (const check of seen) check();
+    });
+    // Streamed text has no line end yet, so wait on the raw output rather than on lines.
+    const printed = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!stdout.includes(text)) return;
+          seen.delete(check);
+          resolve();
+        };
+        seen.add(check);
+        check();
+      });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      child.stdin!.write('!slow 150 one two three four five six seven eight nine ten eleven twelve\n');
+      await printed('one ');
+      child.kill('SIGINT');
+      await printed('✗ turn cancelled');
+      child.stdin!.end('still here?\n');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stdout).toContain('echo: still here?');
+    expect(stdout).not.toContain('twelve');
+    const [threadId] = threadIdsIn(stdout);
+    const turns = (await rt.api('GET', `/v1/threads/${threadId}`)).body.turns;
+    expect(turns.map((t: { status: string }) => t.status)).toEqual(['cancelled', 'completed']);
+  });
+
+  it('says in one line that the runtime is down, and exits 1', async () => {
+    const port = await unusedPort();
+    const res = await runCli(['chat'], { env: chatEnv({ TETHER_RUNTIME_URL: `http://127.0.0.1:${port}` }), input: 'hello\n' });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toBe(`tether chat: cannot reach the runtime at http://127.0.0.1:${port}: start it with \`tether runtime\` or \`npm start\`\n`);
+  });
+
+  it('says in one line that the token was refused, and exits 1', async () => {
+    const res = await runCli(['chat'], { env: chatEnv({ TETHER_TOKEN: 'not-the-runtime-token' }), input: 'hello\n' });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(`the runtime at ${rt.url} refused the token`);
+  });
+
+  it('finds the token in the state dir when TETHER_TOKEN is unset', async () => {
+    const { TETHER_TOKEN: _unused, ...env } = chatEnv();
+    const res = await runCli(['chat'], { env, input: 'token from the file\n' });
+    expect(existsSync(join(rt.stateDir, 'runtime.token'))).toBe(true);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('echo: token from the file');
+  });
+
+  it('without TETHER_TOKEN or a token file, says so in one line', async () => {
+    const { TETHER_TOKEN: _unused, ...env } = chatEnv({ TETHER_STATE_DIR: join(rt.workspace, 'no-state-here') });
+    const res = await runCli(['chat'], { env, input: 'hello\n' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^tether chat: no runtime token: TETHER_TOKEN is unset and \S+runtime\.token does not exist: .+\n$/);
+  });
+
+  it('refuses an unknown --thread id in one line', async () => {
+    const res = await runCli(['chat', '--thread', 'thr_doesnotexist'], { env: chatEnv(), input: '' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('tether chat: the runtime has no thread thr_doesnotexist: run tether chat without --thread to start a new one\n');
+  });
+});

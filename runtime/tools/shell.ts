@@ -1,5 +1,6 @@
 // The shell tool: `/bin/sh -c` in the workspace, in its own process group so a stop kills everything it started.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { Env } from '../../lib/config.js';
 import { parseArguments } from './arguments.js';
 import { CappedOutput } from './capped-output.js';
@@ -68,13 +69,20 @@ export function createShellTool(options: ShellToolOptions = {}): Tool {
       let timeoutTimer: NodeJS.Timeout | undefined;
       let drainTimer: NodeJS.Timeout | undefined;
 
-      const child = spawn('/bin/sh', ['-c', command], {
-        cwd: ctx.workspace,
-        // detached: its own process group (and session), so one signal reaches every grandchild.
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: shellEnvironment(environment()),
-      });
+      let child: ChildProcessByStdio<null, Readable, Readable>;
+      try {
+        child = spawn('/bin/sh', ['-c', command], {
+          cwd: ctx.workspace,
+          // detached: its own process group (and session), so one signal reaches every grandchild.
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: shellEnvironment(environment()),
+        });
+      } catch (err) {
+        // Thrown synchronously for arguments the OS cannot take, e.g. a NUL character in the command.
+        resolve({ ok: false, content: `could not start the command: ${(err as Error).message}`, summary: `${shown} → could not start` });
+        return;
+      }
 
       const stop = (why: 'timeout' | 'abort') => {
         if (stoppedBy || settled || child.pid === undefined) return;

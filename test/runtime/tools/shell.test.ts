@@ -161,6 +161,11 @@ describe('shell', () => {
     expect(shellTool.describe({ command: 'ls', timeout_s: -1 })).toBe('shell (bad arguments: timeout_s must be a positive number)');
   });
 
+  it('answers a command the OS cannot take with an outcome, not a throw', async () => {
+    const outcome = await shellTool.run({ command: 'echo a\0b' }, contextFor(t.workspace));
+    expect(outcome).toMatchObject({ ok: false, content: expect.stringMatching(/^could not start the command/) });
+  });
+
   it('answers bad arguments with an outcome the model can correct', async () => {
     const outcome = await shellTool.run({ cmd: 'ls' }, contextFor(t.workspace));
     expect(outcome.ok).toBe(false);

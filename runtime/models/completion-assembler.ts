@@ -40,7 +40,9 @@ function errorOf(v: unknown): ChunkOutcome['error'] | undefined {
 
 export class CompletionAssembler {
   private text = '';
-  private readonly calls = new Map<number, PartialToolCall>();
+  /** Tool calls in the order they appeared; the wire index maps onto them through slotByIndex. */
+  private readonly calls: PartialToolCall[] = [];
+  private readonly slotByIndex = new Map<number, number>();
   private usage: Usage | undefined;
   private finishReason: string | null = null;
   /** Chunks that looked like completion chunks; zero at the end means the server spoke something else. */
@@ -80,14 +82,27 @@ export class CompletionAssembler {
     if (!isObject(fragment)) return;
     const fn = isObject(fragment.function) ? fragment.function : {};
     const id = typeof fragment.id === 'string' && fragment.id !== '' ? fragment.id : undefined;
-    let index: number;
-    if (typeof fragment.index === 'number') index = fragment.index;
-    else {
-      // Servers that omit `index` (some Gemini and llama.cpp versions): a new id starts a new call.
-      const known = [...this.calls.entries()].find(([, c]) => id !== undefined && c.id === id);
-      index = known ? known[0] : id !== undefined || this.calls.size === 0 ? this.calls.size : this.calls.size - 1;
+    // Old Ollama versions put the index inside `function`.
+    const wireIndex = typeof fragment.index === 'number' ? fragment.index : typeof fn.index === 'number' ? fn.index : undefined;
+    let slot: number | undefined;
+    if (wireIndex !== undefined) {
+      slot = this.slotByIndex.get(wireIndex);
+      // Ollama reuses index 0 for every call of a reply (ollama#15457): a different id there is a new call.
+      const current = slot === undefined ? undefined : this.calls[slot];
+      if (current && id !== undefined && current.id !== '' && current.id !== id) slot = undefined;
+    } else if (id !== undefined) {
+      // No index at all (some Gemini and llama.cpp versions): a known id continues its call, a new one starts one.
+      const known = this.calls.findIndex((c) => c.id === id);
+      slot = known === -1 ? undefined : known;
+    } else if (this.calls.length > 0) {
+      slot = this.calls.length - 1;
     }
-    const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' };
+    if (slot === undefined) {
+      slot = this.calls.length;
+      this.calls.push({ id: '', name: '', arguments: '' });
+    }
+    if (wireIndex !== undefined) this.slotByIndex.set(wireIndex, slot);
+    const call = this.calls[slot]!;
     if (id && !call.id) call.id = id;
     if (typeof fn.name === 'string' && fn.name !== '') {
       // Most servers send the name once; some repeat it whole in every fragment.
@@ -96,13 +111,11 @@ export class CompletionAssembler {
     const args = fn.arguments;
     if (typeof args === 'string') call.arguments += args;
     else if (isObject(args)) call.arguments += JSON.stringify(args);
-    this.calls.set(index, call);
   }
 
   /** Calls without a name are dropped (nothing can run them); empty arguments mean "no arguments", sent on as {}. */
   result(): CompletionResult {
     const toolCalls: ToolCall[] = [...this.calls.entries()]
-      .sort(([a], [b]) => a - b)
       .filter(([, c]) => c.name !== '')
       .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments.trim() === '' ? '{}' : c.arguments }));
     return { text: this.text, toolCalls, ...(this.usage ? { usage: this.usage } : {}), finishReason: this.finishReason };

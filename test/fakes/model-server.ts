@@ -15,6 +15,8 @@ export interface FakeReply {
   retryAfter?: string;
   /** Error message in the body sent with `status` (a provider's own words). */
   message?: string;
+  /** Send every tool call with index 0, as Ollama does (ollama#15457); ids still differ. */
+  reuseToolIndex?: boolean;
   /** Stream N content chunks, then destroy the socket. */
   failAfterChunks?: number;
   /** After the chunks, send `data: {"error": …}` in the stream (as some providers do) and end. */
@@ -188,9 +190,10 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     }
 
     const calls = reply.toolCalls ?? [];
-    for (const [index, call] of calls.entries()) {
+    for (const [position, call] of calls.entries()) {
+      const index = reply.reuseToolIndex ? 0 : position;
       const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {});
-      const callId = `call_${sequence}_${index}`;
+      const callId = `call_${sequence}_${position}`;
       await wait(delay);
       if (gone || closed) return;
       send(chunk([{ index: 0, delta: { tool_calls: [{ index, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }, finish_reason: null }]));

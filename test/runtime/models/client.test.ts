@@ -111,6 +111,13 @@ describe('model client: streaming', () => {
     expect(req.deltas).toEqual(['Let me look. ']);
   });
 
+  it('keeps parallel tool calls apart when the server reuses index 0 (Ollama)', async () => {
+    const fake = await fakeModel();
+    fake.enqueue({ toolCalls: [{ name: 'write_file', arguments: { path: 'hello.py', content: 'print(1)' } }, { name: 'write_file', arguments: { path: 'world.py', content: 'print(2)' } }], reuseToolIndex: true });
+    const result = await client(configFor(fake.url)).complete(ask('two files'));
+    expect(result.toolCalls.map((c) => JSON.parse(c.arguments).path)).toEqual(['hello.py', 'world.py']);
+  });
+
   it('returns usage from the final chunk when the provider streams usage', async () => {
     const fake = await fakeModel();
     fake.enqueue({ chunks: ['ok'], usage: { prompt_tokens: 12, completion_tokens: 4 } });

@@ -39,6 +39,25 @@ describe('completion assembler', () => {
     ]);
   });
 
+  it('separates calls that reuse index 0 with different ids (Ollama)', () => {
+    const { result } = assemble([
+      delta({ tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'write_file', arguments: '{"path":"hello.py",' } }] }),
+      delta({ tool_calls: [{ index: 0, function: { arguments: '"content":"1"}' } }] }),
+      delta({ tool_calls: [{ index: 0, id: 'b', type: 'function', function: { name: 'write_file', arguments: '{"path":"world.py","content":"2"}' } }] }),
+    ]);
+    expect(result.toolCalls).toEqual([
+      { id: 'a', name: 'write_file', arguments: '{"path":"hello.py","content":"1"}' },
+      { id: 'b', name: 'write_file', arguments: '{"path":"world.py","content":"2"}' },
+    ]);
+  });
+
+  it('reads an index given inside function', () => {
+    const { result } = assemble([
+      delta({ tool_calls: [{ function: { index: 0, name: 'list_dir', arguments: '{}' } }, { function: { index: 1, name: 'read_file', arguments: '{"path":"a"}' } }] }),
+    ]);
+    expect(result.toolCalls.map((c) => c.name)).toEqual(['list_dir', 'read_file']);
+  });
+
   it('gives calls without an id a stable one, and empty arguments as {}', () => {
     const { result } = assemble([delta({ tool_calls: [{ index: 0, function: { name: 'list_dir', arguments: '' } }] })]);
     expect(result.toolCalls).toEqual([{ id: 'call_0', name: 'list_dir', arguments: '{}' }]);

@@ -1,0 +1,325 @@
+// The bridge core end to end: a real runtime (fake model) and a recording adapter playing the platform.
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../../bridges/core/adapter.js';
+import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
+import type { BridgeTiming } from '../../../bridges/core/context.js';
+import { mintPairCode } from '../../../bridges/core/enrolment.js';
+import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
+import { BridgeStore } from '../../../bridges/core/store.js';
+import { loadBridgeConfig } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/log.js';
+import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
+import { RecordingAdapter } from './recording-adapter.js';
+
+const FAST: Partial<BridgeTiming> = { queuedNoticeMs: 300, runtimeRetryMaxMs: 150, outboxPollMs: 100, sendRetryMaxMs: 300 };
+const OWNER = '1001';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+interface Harness {
+  rt: TestRuntime;
+  adapter: RecordingAdapter;
+  bridge: RunningBridge;
+  logs: string[];
+  clock: { offset: number };
+  start(adapter?: RecordingAdapter): Promise<RunningBridge>;
+  threads(): Promise<Array<{ id: string; metadata: Record<string, string>; archived: boolean }>>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function harness(o: { allowlist?: string[]; env?: Record<string, string>; adapter?: RecordingAdapter; progress?: boolean } = {}): Promise<Harness> {
+  const port = await freePort();
+  const rt = await startTestRuntime({ TETHER_PORT: String(port), ...o.env });
+  cleanups.push(() => rt.stop());
+  const logs: string[] = [];
+  const logger = createLogger('bridge', { level: 'debug', write: (l) => logs.push(l) });
+  const clock = { offset: 0 };
+  const config = loadBridgeConfig({ TETHER_STATE_DIR: rt.stateDir, TETHER_RUNTIME_URL: rt.url, TETHER_PROGRESS: o.progress === false ? 'off' : 'on' });
+  let current: RunningBridge | undefined;
+  const h: Harness = {
+    rt,
+    adapter: o.adapter ?? new RecordingAdapter(),
+    bridge: undefined as unknown as RunningBridge,
+    logs,
+    clock,
+    async start(adapter = h.adapter) {
+      h.adapter = adapter;
+      current = await runBridge(adapter, { config, allowlist: o.allowlist ?? [OWNER], logger, identity: 'test', timing: FAST, clock: () => Date.now() + clock.offset });
+      h.bridge = current;
+      return current;
+    },
+    async threads() {
+      return (await rt.api('GET', '/v1/threads')).body.threads;
+    },
+  };
+  cleanups.push(async () => {
+    await current?.stop();
+  });
+  await h.start();
+  return h;
+}
+
+describe('bridge core against the real runtime', () => {
+  it('relays an allowlisted message as a turn and sends the reply back to its chat', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'hello there');
+    const reply = await h.adapter.waitForText(OWNER, 'echo: hello there');
+    expect(reply.to).toMatchObject({ platform: 'telegram', chatId: OWNER, kind: 'private' });
+    const threads = await h.threads();
+    expect(threads).toHaveLength(1);
+    expect(threads[0]!.metadata).toMatchObject({ platform: 'telegram', conversation: OWNER });
+  });
+
+  it('gives a stranger one request code per 10 minutes and lets nothing reach the runtime', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: '666', name: 'Eve' }, 'let me in');
+    const first = await h.adapter.waitForText('666', /request code: ([A-Z2-9]{8})/);
+    await h.adapter.say({ user: '666' }, 'hello?');
+    await h.adapter.say({ user: '666' }, '/new');
+    // The owner, who wrote before, is told about the request.
+    h.clock.offset = 11 * 60 * 1000;
+    await h.adapter.say({ user: '666' }, 'still me');
+    await h.adapter.waitFor(() => h.adapter.textsTo('666').length === 2 || undefined);
+    expect(h.adapter.textsTo('666')).toHaveLength(2);
+    expect(h.adapter.textsTo('666')[1]).not.toBe(first.text);
+    expect(await h.threads()).toHaveLength(0);
+    expect((await h.rt.api('GET', '/v1/threads')).body.threads).toEqual([]);
+  });
+
+  it('tells an owner about a request and lets them approve it with the button', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'hi');
+    await h.adapter.waitForText(OWNER, 'echo: hi');
+    await h.adapter.say({ user: '777', name: 'Friend' }, 'may I?');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval' && s.to.chatId === OWNER));
+    expect(prompt.text).toContain('Friend (id 777)');
+    expect(await h.adapter.press({ user: '777' }, prompt.approvalId!, 'approve')).toBe('You are not allowed to decide this.');
+    expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'approve')).toBe('Approved.');
+    await h.adapter.waitForText('777', 'approved your request');
+    expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'approve')).toMatch(/Already decided/);
+    await h.adapter.say({ user: '777' }, 'thanks');
+    await h.adapter.waitForText('777', 'echo: thanks');
+  });
+
+  it('pairs with the code logged at start, once, and refuses wrong, used and expired codes alike', async () => {
+    const h = await harness({ allowlist: [] });
+    const line = h.logs.find((l) => l.includes('nobody may talk'));
+    const code = JSON.parse(line!).code as string;
+    expect(code).toMatch(/^[2-9A-HJKMNP-Z]{8}$/);
+    await h.adapter.say({ user: '42' }, `/pair ${code.toLowerCase()}`);
+    await h.adapter.waitForText('42', 'Paired');
+    await h.adapter.say({ user: '42' }, 'now I talk');
+    await h.adapter.waitForText('42', 'echo: now I talk');
+    // Single use: someone else with the same code gets the same answer as a wrong code.
+    await h.adapter.say({ user: '43' }, `/pair ${code}`);
+    await h.adapter.say({ user: '44' }, '/pair ZZZZZZZZ');
+    await h.adapter.waitFor(() => h.adapter.textsTo('44').length === 1 || undefined);
+    expect(h.adapter.textsTo('43')).toEqual([PAIR_REFUSED_TEXT]);
+    expect(h.adapter.textsTo('44')).toEqual([PAIR_REFUSED_TEXT]);
+    // Expired: minted by another process (as `tether pair code` does), used after an hour.
+    const cli = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const { code: late } = mintPairCode(cli, Date.now());
+    cli.close();
+    h.clock.offset = 61 * 60 * 1000;
+    await h.adapter.say({ user: '45' }, `/pair ${late}`);
+    await h.adapter.waitFor(() => h.adapter.textsTo('45').length === 1 || undefined);
+    expect(h.adapter.textsTo('45')).toEqual([PAIR_REFUSED_TEXT]);
+  });
+
+  it('locks a sender out after 5 wrong codes: even the right code is then refused', async () => {
+    const h = await harness({ allowlist: [] });
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const { code } = mintPairCode(store, Date.now());
+    store.close();
+    for (let i = 0; i < 5; i++) await h.adapter.say({ user: '50' }, `/pair WRONG${i}AAA`);
+    await h.adapter.say({ user: '50' }, `/pair ${code}`);
+    await h.adapter.waitFor(() => h.adapter.textsTo('50').length === 6 || undefined);
+    expect(new Set(h.adapter.textsTo('50'))).toEqual(new Set([PAIR_REFUSED_TEXT]));
+    expect(h.logs.some((l) => l.includes('locked out'))).toBe(true);
+    // Another sender can still use the code: the lockout is per sender.
+    await h.adapter.say({ user: '51' }, `/pair ${code}`);
+    await h.adapter.waitForText('51', 'Paired');
+  });
+
+  it('a redelivered message never makes a second turn', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'once only', 'update:9');
+    await h.adapter.say({ user: OWNER }, 'once only', 'update:9');
+    await h.adapter.waitForText(OWNER, 'echo: once only');
+    await h.adapter.say({ user: OWNER }, 'next');
+    await h.adapter.waitForText(OWNER, 'echo: next');
+    const [thread] = await h.threads();
+    const turns = (await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns;
+    expect(turns.map((t: { input: string }) => t.input)).toEqual(['once only', 'next']);
+    expect(h.adapter.textsTo(OWNER).filter((t) => t === 'echo: once only')).toHaveLength(1);
+  });
+
+  it('queues messages while the runtime is down, says so once, and posts them in order when it is back', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'warm up');
+    await h.adapter.waitForText(OWNER, 'echo: warm up');
+    await h.rt.stopRuntime();
+    await h.adapter.say({ user: OWNER }, 'first while down');
+    await h.adapter.say({ user: OWNER }, 'second while down');
+    await h.adapter.waitForText(OWNER, 'queued');
+    await h.rt.restart();
+    await h.adapter.waitForText(OWNER, 'echo: second while down');
+    const texts = h.adapter.textsTo(OWNER);
+    expect(texts.filter((t) => t.includes('queued'))).toHaveLength(1);
+    expect(texts.indexOf('echo: first while down')).toBeGreaterThan(-1);
+    expect(texts.indexOf('echo: first while down')).toBeLessThan(texts.indexOf('echo: second while down'));
+  });
+
+  it('a bridge restarted in the middle of a turn sends its reply exactly once', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '!slow 150 slow reply here');
+    await h.adapter.waitFor(() => h.adapter.typings.length > 0 || undefined, 10_000, 'typing');
+    await h.bridge.stop();
+    const first = h.adapter;
+    const second = new RecordingAdapter();
+    await h.start(second);
+    await second.waitForText(OWNER, 'slow reply here');
+    await second.say({ user: OWNER }, 'after restart', 'second:1');
+    await second.waitForText(OWNER, 'echo: after restart');
+    const all = [...first.sent, ...second.sent].filter((s) => s.text.includes('slow reply here'));
+    expect(all).toHaveLength(1);
+  });
+
+  it('relays a turn the bridge did not start, posted straight to the thread', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'open');
+    await h.adapter.waitForText(OWNER, 'echo: open');
+    const [thread] = await h.threads();
+    const posted = await h.rt.api('POST', `/v1/threads/${thread!.id}/turns`, { input: 'from elsewhere' });
+    expect(posted.status).toBe(202);
+    await h.adapter.waitForText(OWNER, 'echo: from elsewhere');
+  });
+
+  it('accepts an approval button only from its own conversation, and only once', async () => {
+    const h = await harness({ allowlist: [OWNER, '2002'] });
+    await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo approved-run"}');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval'));
+    expect(prompt.text).toContain('echo approved-run');
+    expect(await h.adapter.press({ user: '2002' }, prompt.approvalId!, 'approve')).toBe('This approval belongs to another conversation.');
+    expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'approve')).toBe('Approved.');
+    await h.adapter.waitForText(OWNER, 'done: ');
+    expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'deny')).toBe('Already decided.');
+    await h.adapter.say({ user: OWNER }, '/approve');
+    await h.adapter.waitForText(OWNER, 'Nothing is waiting for approval');
+  });
+
+  it('falls back to /approve text when the adapter has no buttons, and /deny works', async () => {
+    const h = await harness({ adapter: new RecordingAdapter(4096, false) });
+    await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo never"}');
+    const prompt = await h.adapter.waitForText(OWNER, 'Reply /approve or /deny');
+    expect(prompt.kind).toBe('text');
+    await h.adapter.say({ user: OWNER }, '/deny');
+    await h.adapter.waitForText(OWNER, 'Denied: shell will not run.');
+  });
+
+  it('splits a 10,000-character reply into ordered messages within the limit', async () => {
+    const h = await harness();
+    const words = Array.from({ length: 1250 }, (_, i) => `w${String(i).padStart(6, '0')}`);
+    const text = words.join(' ');
+    expect(text.length).toBeGreaterThan(9000);
+    await h.adapter.say({ user: OWNER }, text);
+    await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).some((t) => t.includes(words.at(-1)!)) || undefined);
+    const parts = h.adapter.textsTo(OWNER);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    for (const p of parts) expect([...p].length).toBeLessThanOrEqual(4096);
+    expect(parts.join(' ')).toBe(`echo: ${text}`);
+  });
+
+  it('honours retry_after: waits that long, then sends the same message once', async () => {
+    const h = await harness();
+    h.adapter.failures.push(new DeliveryError({ kind: 'retry_after', seconds: 1 }, 'Too Many Requests: retry after 1'));
+    await h.adapter.say({ user: OWNER }, 'flooded');
+    await h.adapter.waitForText(OWNER, 'echo: flooded');
+    const tries = h.adapter.attempts.filter((a) => a.text === 'echo: flooded');
+    expect(tries).toHaveLength(2);
+    expect(tries[1]!.key).toBe(tries[0]!.key);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('drops the pending replies of a conversation that is gone, and keeps serving others', async () => {
+    const h = await harness({ allowlist: [OWNER, '3003'] });
+    h.adapter.failures.push(new DeliveryError({ kind: 'gone', reason: 'bot was blocked by the user' }, 'Forbidden: bot was blocked by the user'));
+    const long = Array.from({ length: 1100 }, (_, i) => `x${i}`).join(' ').repeat(2);
+    await h.adapter.say({ user: OWNER }, long);
+    await h.adapter.waitFor(() => h.adapter.attempts.some((a) => a.to.chatId === OWNER) || undefined, 10_000, 'the first send');
+    await h.adapter.say({ user: '3003' }, 'other chat');
+    await h.adapter.waitForText('3003', 'echo: other chat');
+    expect(h.logs.some((l) => l.includes('conversation is gone'))).toBe(true);
+    expect(h.adapter.attempts.filter((a) => a.to.chatId === OWNER)).toHaveLength(1);
+    expect(h.adapter.textsTo(OWNER)).toEqual([]);
+  });
+
+  it('answers commands: /help, unknown ones, /whoami, /new archives the thread, /schedules later', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '/help');
+    const help = await h.adapter.waitForText(OWNER, '/new');
+    expect(help.text).toContain('/approve');
+    await h.adapter.say({ user: OWNER }, '/frobnicate');
+    await h.adapter.waitForText(OWNER, 'There is no /frobnicate command. Send /help');
+    await h.adapter.say({ user: OWNER }, '/whoami');
+    await h.adapter.waitForText(OWNER, `Your telegram id: ${OWNER} (owner)`);
+    await h.adapter.say({ user: OWNER }, 'first thread');
+    await h.adapter.waitForText(OWNER, 'echo: first thread');
+    await h.adapter.say({ user: OWNER }, '/new');
+    await h.adapter.waitForText(OWNER, 'Started a new conversation');
+    await h.adapter.say({ user: OWNER }, 'second thread');
+    await h.adapter.waitForText(OWNER, 'echo: second thread');
+    const threads = await h.threads();
+    expect(threads).toHaveLength(2);
+    expect(threads.filter((t) => t.archived)).toHaveLength(1);
+    await h.adapter.say({ user: OWNER }, '/schedules');
+    await h.adapter.waitForText(OWNER, 'later release');
+    await h.adapter.say({ user: OWNER }, '/status');
+    await h.adapter.waitForText(OWNER, 'Runtime: ok');
+  });
+
+  it('/stop cancels the running turn and the chat is told it stopped', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, "!slow 400 a b c d e f g h");
+    await h.adapter.waitFor(() => h.adapter.typings.length > 0 || undefined, 10_000, 'typing');
+    await h.adapter.say({ user: OWNER }, '/stop');
+    await h.adapter.waitForText(OWNER, "Stopping the current turn");
+    await h.adapter.waitForText(OWNER, 'Stopped.');
+  });
+
+  it('in groups: answers only addressed messages of allowed senders in a chat an owner paired', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const group = { chat: '-100500', kind: 'group' as const };
+    await h.adapter.say({ user: '9999', ...group }, 'stranger in group');
+    await h.adapter.say({ user: OWNER, ...group }, 'not yet paired');
+    await h.adapter.waitForText('-100500', 'not paired yet');
+    await h.adapter.say({ user: OWNER, ...group }, '/pair');
+    await h.adapter.waitForText('-100500', 'This group is paired');
+    await h.adapter.say({ user: OWNER, ...group, addressed: false }, 'chatter');
+    await h.adapter.say({ user: '9999', ...group }, 'stranger again');
+    await h.adapter.say({ user: OWNER, ...group, topic: '7' }, 'in a topic');
+    const reply = await h.adapter.waitForText('-100500', 'echo: in a topic');
+    expect(reply.to.topicId).toBe('7');
+    expect(h.adapter.textsTo('-100500')).toHaveLength(3);
+    expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual(['-100500:7']);
+  });
+
+  it('refuses a second bridge on the same bot while the first runs', async () => {
+    const h = await harness();
+    await expect(h.start(new RecordingAdapter())).rejects.toThrow(/another tether telegram \(pid \d+\) is running for this bot/);
+  });
+});

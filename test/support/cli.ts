@@ -1,8 +1,12 @@
 // Runs the `tether` CLI from source (node --import tsx cli/main.ts) for tests, never from dist/.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** tsx by absolute URL, so the CLI runs from source whatever the child's working directory (.env tests). */
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const entry = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 
 export interface CliOptions {
   /** The child's whole environment (PATH and HOME are added from this process when missing). */
@@ -27,7 +31,7 @@ function childEnv(env: Record<string, string> | undefined): NodeJS.ProcessEnv {
 
 /** Starts `tether <args>` and leaves it running; the caller stops it. */
 export function spawnCli(args: string[], options: Omit<CliOptions, 'input' | 'timeoutMs'> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../cli/main.ts', import.meta.url)), ...args], {
+  return spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -53,40 +57,65 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   });
 }
 
+interface LineLog {
+  lines: string[];
+  waiters: Set<() => void>;
+  exited: boolean;
+}
+
+const logs = new WeakMap<ChildProcess, LineLog>();
+
+/** Every stdout line of the child from the first call on, so later waits also see lines that came together. */
+function lineLog(child: ChildProcess): LineLog {
+  let log = logs.get(child);
+  if (log) return log;
+  const created: LineLog = { lines: [], waiters: new Set(), exited: false };
+  log = created;
+  logs.set(child, created);
+  let buffer = '';
+  const notify = () => {
+    for (const w of [...created.waiters]) w();
+  };
+  child.stdout?.on('data', (d: Buffer | string) => {
+    buffer += d.toString();
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      created.lines.push(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+    notify();
+  });
+  child.on('exit', () => {
+    created.exited = true;
+    notify();
+  });
+  return created;
+}
+
 /** Resolves with the first stdout line (JSON log lines included) that matches, or rejects when the child exits first. */
 export function waitForLine(child: ChildProcess, match: RegExp | ((line: string) => boolean), timeoutMs = 15_000): Promise<string> {
   const test = typeof match === 'function' ? match : (l: string) => match.test(l);
+  const log = lineLog(child);
   return new Promise((resolve, reject) => {
-    let buffer = '';
-    let seen = '';
-    const onData = (d: Buffer | string) => {
-      buffer += d.toString();
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        seen += line + '\n';
-        if (test(line)) {
-          cleanup();
-          resolve(line);
-          return;
-        }
+    const check = () => {
+      const found = log.lines.find(test);
+      if (found !== undefined) {
+        cleanup();
+        resolve(found);
+      } else if (log.exited) {
+        cleanup();
+        reject(new Error(`the process exited (${child.exitCode}) before printing the expected line; it printed:\n${log.lines.join('\n')}`));
       }
-    };
-    const onExit = (code: number | null) => {
-      cleanup();
-      reject(new Error(`the process exited (${code}) before printing the expected line; it printed:\n${seen}`));
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no matching line within ${timeoutMs} ms; seen:\n${seen}`));
+      reject(new Error(`no matching line within ${timeoutMs} ms; seen:\n${log.lines.join('\n')}`));
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
+      log.waiters.delete(check);
     };
-    child.stdout?.on('data', onData);
-    child.on('exit', onExit);
+    log.waiters.add(check);
+    check();
   });
 }

@@ -1,0 +1,235 @@
+// The Telegram bridge end to end in one process: fake Bot API ↔ grammY adapter ↔ core ↔ real runtime (fake model).
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
+import type { BridgeTiming } from '../../../bridges/core/context.js';
+import { createTelegramAdapter, type TelegramAdapter } from '../../../bridges/telegram/adapter.js';
+import { loadTelegramConfig } from '../../../lib/config.js';
+import { createLogger } from '../../../lib/log.js';
+import { GENERAL_TOPIC_ID, TELEGRAM_ERRORS, startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-bot-api.js';
+import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
+
+const FAST: Partial<BridgeTiming> = { queuedNoticeMs: 60_000, runtimeRetryMaxMs: 150, outboxPollMs: 100, sendRetryMaxMs: 300 };
+const alice = { id: 1001, first_name: 'Alice' };
+const bob = { id: 1002, first_name: 'Bob' };
+const FORUM = -1001234567890;
+const GROUP = -4242;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+interface Stack {
+  rt: TestRuntime;
+  fake: FakeTelegram;
+  adapter: TelegramAdapter;
+  bridge: RunningBridge;
+  logs: string[];
+  threads(): Promise<Array<{ id: string; metadata: Record<string, string> }>>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function stack(o: { env?: Record<string, string>; allowlist?: string[] } = {}): Promise<Stack> {
+  const port = await freePort();
+  const rt = await startTestRuntime({ TETHER_PORT: String(port), ...o.env });
+  cleanups.push(() => rt.stop());
+  const fake = await startFakeTelegram();
+  cleanups.push(() => fake.close());
+  const logs: string[] = [];
+  const logger = createLogger('bridge', { level: 'debug', write: (l) => logs.push(l) });
+  const config = loadTelegramConfig({
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.url,
+    TELEGRAM_ALLOWLIST: (o.allowlist ?? [String(alice.id)]).join(','),
+    TETHER_STATE_DIR: rt.stateDir,
+    TETHER_RUNTIME_URL: rt.url,
+    TETHER_TOKEN: rt.token,
+    TETHER_PROGRESS: 'off',
+  });
+  const adapter = createTelegramAdapter(config, logger, { timing: { conflict: { minMs: 30, maxMs: 100 }, error: { minMs: 30, maxMs: 100 } } });
+  const me = await adapter.identify();
+  const bridge = await runBridge(adapter, { config, allowlist: config.allowlist, logger, identity: String(me.id), timing: FAST });
+  cleanups.push(() => bridge.stop());
+  return {
+    rt,
+    fake,
+    adapter,
+    bridge,
+    logs,
+    async threads() {
+      return (await rt.api('GET', '/v1/threads?metadata.platform=telegram')).body.threads;
+    },
+  };
+}
+
+const texts = (fake: FakeTelegram, chat: number, thread?: number) => fake.sent(chat, thread).map((m) => m.text);
+
+describe('telegram bridge end to end', () => {
+  it('an allowlisted user gets the reply, in their chat, once', async () => {
+    const s = await stack();
+    s.fake.userSends(alice.id, 'hello', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: hello'), 15_000, 'the reply');
+    expect(texts(s.fake, alice.id)).toEqual(['echo: hello']);
+    expect(s.fake.callsOf('sendMessage').every((c) => c.params.parse_mode === undefined)).toBe(true);
+    const threads = await s.threads();
+    expect(threads.map((t) => t.metadata.conversation)).toEqual([String(alice.id)]);
+  });
+
+  it('a stranger gets their id and a request code once, and nothing reaches the runtime', async () => {
+    const s = await stack();
+    s.fake.userSends(bob.id, 'let me in', { from: bob });
+    s.fake.userSends(bob.id, 'please', { from: bob });
+    await s.fake.waitFor(() => s.fake.pendingUpdates() === 0 && s.fake.sent(bob.id).length === 1, 15_000);
+    // A message from the owner afterwards proves the stranger's second message was processed too.
+    s.fake.userSends(alice.id, 'marker', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: marker'), 15_000);
+    const [answer] = texts(s.fake, bob.id);
+    expect(texts(s.fake, bob.id)).toHaveLength(1);
+    expect(answer).toContain(String(bob.id));
+    expect(answer).toMatch(/request code: [2-9A-HJ-NP-Z]{8}/);
+    expect(s.rt.model.requests.map((r) => JSON.stringify(r.body))).not.toContainEqual(expect.stringContaining('let me in'));
+    expect((await s.threads()).map((t) => t.metadata.conversation)).toEqual([String(alice.id)]);
+  });
+
+  it('a 10,000-character reply arrives complete, in order, in chunks within 4096', async () => {
+    const s = await stack();
+    const paragraphs = Array.from({ length: 50 }, (_, i) => `Paragraph ${i + 1}: ` + 'lorem ipsum dolor sit amet, '.repeat(8).trim());
+    const long = paragraphs.join('\n\n').slice(0, 10_000);
+    expect([...long]).toHaveLength(10_000);
+    s.rt.model.enqueue({ chunks: long.match(/[\s\S]{1,500}/g)! });
+    s.fake.userSends(alice.id, 'write a lot', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).join('').replace(/\s+/g, '').length >= long.replace(/\s+/g, '').length, 20_000, 'all chunks');
+    const chunks = texts(s.fake, alice.id);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    for (const c of chunks) expect([...c].length).toBeLessThanOrEqual(4096);
+    expect(chunks.join('').replace(/\s+/g, '')).toBe(long.replace(/\s+/g, ''));
+    expect(s.fake.callsOf('sendMessage').filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('General and topic 7 are answered in their own place', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(FORUM)] });
+    s.fake.createSupergroup(FORUM, 'Forum', { forum: true });
+    s.fake.createTopic(FORUM, 'Work', { id: 7 });
+    s.fake.userSends(FORUM, '@tether_test_bot in general', { from: alice });
+    s.fake.userSends(FORUM, '@tether_test_bot in seven', { from: alice, thread: 7 });
+    await s.fake.waitFor(() => s.fake.sent(FORUM).length === 2, 15_000);
+    expect(texts(s.fake, FORUM, GENERAL_TOPIC_ID)).toEqual(['echo: in general']);
+    expect(texts(s.fake, FORUM, 7)).toEqual(['echo: in seven']);
+    expect((await s.threads()).map((t) => t.metadata.conversation).sort()).toEqual([String(FORUM), `${FORUM}:7`].sort());
+  });
+
+  it("a closed topic's reply never lands elsewhere", async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(FORUM)] });
+    s.fake.createSupergroup(FORUM, 'Forum', { forum: true });
+    s.fake.createTopic(FORUM, 'Work', { id: 7 });
+    s.fake.userSends(FORUM, '@tether_test_bot !slow 150 one two three', { from: alice, thread: 7 });
+    await s.rt.model.waitForRequests(1, 10_000);
+    s.fake.closeTopic(FORUM, 7);
+    await s.fake.waitFor(() => s.fake.callsOf('sendMessage').some((c) => c.description === TELEGRAM_ERRORS.topicClosed), 15_000, 'the refused send');
+    // Another conversation's reply shows the sender moved on rather than retrying into the closed topic.
+    s.fake.userSends(alice.id, 'marker', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: marker'), 15_000);
+    expect(s.fake.sent(FORUM)).toEqual([]);
+    expect(s.fake.callsOf('sendMessage').filter((c) => Number(c.params.chat_id) === FORUM).every((c) => c.params.message_thread_id === 7)).toBe(true);
+  });
+
+  it('survives a 429 (retry_after 1) and three 409s with each reply sent exactly once', async () => {
+    const s = await stack();
+    s.fake.fail({ method: 'sendMessage', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(1), parameters: { retry_after: 1 } });
+    s.fake.fail({ method: 'getUpdates', error_code: 409, description: TELEGRAM_ERRORS.pollConflict, times: 3 });
+    s.fake.userSends(alice.id, 'one', { from: alice });
+    s.fake.userSends(alice.id, 'two', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).length === 2, 20_000, 'both replies');
+    expect(texts(s.fake, alice.id)).toEqual(['echo: one', 'echo: two']);
+    const sends = s.fake.callsOf('sendMessage');
+    expect(sends.map((c) => [c.params.text, c.errorCode ?? 200])).toEqual([
+      ['echo: one', 429],
+      ['echo: one', 200],
+      ['echo: two', 200],
+    ]);
+    expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(s.adapter.health!()).toMatchObject({ conflicts: 3, state: 'polling' });
+  });
+
+  it('a runtime restart mid-turn is told once, and the next message works', async () => {
+    const s = await stack();
+    s.fake.userSends(alice.id, '!slow 300 a b c d e f', { from: alice });
+    await s.rt.model.waitForRequests(1, 10_000);
+    await s.rt.restart();
+    await s.fake.waitFor(() => s.fake.sent(alice.id).length === 1, 20_000, 'the interruption notice');
+    expect(texts(s.fake, alice.id)[0]).toMatch(/restarted/);
+    s.fake.userSends(alice.id, 'again', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: again'), 20_000);
+    expect(texts(s.fake, alice.id)).toHaveLength(2);
+  });
+
+  it('in a group only messages for the bot become turns', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(GROUP)] });
+    s.fake.createGroup(GROUP, 'Team');
+    s.fake.userSends(GROUP, 'chatter between people', { from: alice });
+    s.fake.userSends(GROUP, '@tether_test_bot first', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, GROUP).length === 1, 15_000);
+    const [reply] = s.fake.sent(GROUP);
+    s.fake.userSends(GROUP, 'second by reply', { from: alice, replyTo: reply!.messageId });
+    s.fake.userSends(GROUP, '@tether_test_bot from a stranger', { from: bob });
+    s.fake.userSends(GROUP, '/whoami@other_bot', { from: alice });
+    s.fake.userSends(GROUP, '/whoami@tether_test_bot', { from: alice });
+    // Commands are answered at once, turns when they finish: wait for both, then check nothing else was said.
+    await s.fake.waitFor(() => texts(s.fake, GROUP).includes('echo: second by reply') && texts(s.fake, GROUP).some((t) => t.startsWith('Your telegram id')), 15_000);
+    const said = texts(s.fake, GROUP);
+    expect(said).toHaveLength(3);
+    expect(said[0]).toBe('echo: first');
+    expect(said.find((t) => t.startsWith('Your telegram id'))).toContain(String(alice.id));
+    const prompts = s.rt.model.requests.map((r) => JSON.stringify(r.body));
+    expect(prompts.some((p) => p.includes('chatter between people') || p.includes('from a stranger'))).toBe(false);
+  });
+
+  it('a group upgraded mid-turn gets the reply in the supergroup', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(GROUP), '-1004242'] });
+    s.fake.createGroup(GROUP, 'Team');
+    s.fake.userSends(GROUP, '@tether_test_bot !slow 100 moved along', { from: alice });
+    await s.rt.model.waitForRequests(1, 10_000);
+    s.fake.migrateGroup(GROUP, -1004242);
+    await s.fake.waitFor(() => texts(s.fake, -1004242).length === 1, 15_000, 'the reply in the supergroup');
+    expect(texts(s.fake, -1004242)).toEqual(['moved along']);
+    expect(texts(s.fake, GROUP)).toEqual([]);
+  });
+
+  it('approval buttons work in their conversation only, and once', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' }, allowlist: [String(alice.id), String(bob.id)] });
+    s.fake.userSends(alice.id, '!tool shell {"command":"echo approved-run"}', { from: alice });
+    const prompt = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.replyMarkup !== undefined), 15_000, 'the approval prompt');
+    expect(prompt.text).toContain('echo approved-run');
+    const data = (prompt.replyMarkup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+    expect(data).toMatch(/^ap:.+:a$/);
+
+    // The same button data pressed in another conversation must not decide it.
+    s.fake.userSends(bob.id, 'hi', { from: bob });
+    const bobMsg = await s.fake.waitFor(() => s.fake.sent(bob.id).find((m) => m.text === 'echo: hi'), 15_000);
+    const elsewhere = s.fake.userPresses(bob.id, bobMsg.messageId, data, bob);
+    await s.fake.waitFor(() => s.fake.callbackAnswer(elsewhere)?.answered, 10_000);
+
+    const press = s.fake.userPresses(alice.id, prompt.messageId, data, alice);
+    await s.fake.waitFor(() => s.fake.callbackAnswer(press)?.answered, 10_000);
+    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.startsWith('done:')), 15_000, 'the tool result');
+    const again = s.fake.userPresses(alice.id, prompt.messageId, data, alice);
+    await s.fake.waitFor(() => s.fake.callbackAnswer(again)?.answered, 10_000);
+
+    const decided = s.fake.sent(alice.id).find((m) => m.messageId === prompt.messageId)!;
+    expect(decided.replyMarkup).toBeUndefined();
+    expect(decided.text).not.toBe(prompt.text);
+    expect(texts(s.fake, alice.id).filter((t) => t.startsWith('done:'))).toHaveLength(1);
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(1);
+  });
+});

@@ -1,4 +1,5 @@
 // Typed queries over runtime.db; every change and the events it implies commit in one transaction.
+import { chmodSync } from 'node:fs';
 import type { ApprovalMode } from '../../lib/config.js';
 import { isStorageFull, openDatabase, type Db } from '../../lib/db.js';
 import { HttpError } from '../../lib/errors.js';
@@ -104,7 +105,16 @@ export class RuntimeStore {
   ) {}
 
   static open(file: string, defaults: ThreadDefaults, logger: Logger): RuntimeStore {
-    return new RuntimeStore(openDatabase(file, RUNTIME_MIGRATIONS, 'runtime'), defaults, logger);
+    const db = openDatabase(file, RUNTIME_MIGRATIONS, 'runtime');
+    // Conversations and tool output are private: only this user may read them.
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      try {
+        chmodSync(f, 0o600);
+      } catch {
+        // -wal/-shm exist only while the database is open in WAL mode
+      }
+    }
+    return new RuntimeStore(db, defaults, logger);
   }
 
   /** Called with each event after its transaction committed, in seq order. */

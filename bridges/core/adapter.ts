@@ -1,6 +1,11 @@
 // What a chat platform must provide; everything else (access, pairing, inbox, delivery) lives in bridges/core.
 
 export type PlatformName = 'telegram' | 'feishu' | 'slack' | 'discord';
+export const PLATFORM_NAMES: readonly PlatformName[] = ['telegram', 'feishu', 'slack', 'discord'];
+
+export function isPlatformName(name: string): name is PlatformName {
+  return (PLATFORM_NAMES as readonly string[]).includes(name);
+}
 
 /** Where a reply goes: one conversation = one runtime thread. */
 export interface ConversationRef {

@@ -9,6 +9,7 @@ import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
 import { loadBridgeConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
+import { runCli } from '../../support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
 
@@ -113,6 +114,24 @@ describe('bridge core against the real runtime', () => {
     expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'approve')).toMatch(/Already decided/);
     await h.adapter.say({ user: '777' }, 'thanks');
     await h.adapter.waitForText('777', 'echo: thanks');
+  });
+
+  it('a request approved with `tether pair approve` while the bridge runs lets the stranger talk', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: '888' }, 'hello?');
+    const reply = await h.adapter.waitForText('888', /request code: ([A-Z2-9]{8})/);
+    const code = /request code: ([A-Z2-9]{8})/.exec(reply.text)![1]!;
+    const cli = await runCli(['pair', 'approve', 'telegram', code], { env: { TETHER_STATE_DIR: h.rt.stateDir } });
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    await h.adapter.waitForText('888', 'approved your request');
+    await h.adapter.say({ user: '888' }, 'in now');
+    await h.adapter.waitForText('888', 'echo: in now');
+    // The code was shown once; the database keeps only its hash.
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const bodies = (store.db.prepare('SELECT body FROM outbox').all() as Array<{ body: string }>).map((r) => r.body).join('\n');
+    store.close();
+    expect(bodies).not.toContain(code);
   });
 
   it('pairs with the code logged at start, once, and refuses wrong, used and expired codes alike', async () => {

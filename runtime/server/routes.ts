@@ -8,7 +8,7 @@ import type { RuntimeStore } from '../store/store.js';
 import { TURN_STATUSES, type Thread, type Turn } from '../store/types.js';
 import type { TurnEngine } from '../turns/engine.js';
 import type { RequestContext, Route } from './http.js';
-import { parseCursor, parseDecision, parseIdempotencyKey, parseNewThread, parseNewTurn, parseThreadChanges, parseThreadQuery } from './validate.js';
+import { parseApprovalQuery, parseCursor, parseDecision, parseIdempotencyKey, parseNewThread, parseNewTurn, parseThreadChanges, parseThreadQuery } from './validate.js';
 
 export interface ApiDeps {
   store: RuntimeStore;
@@ -101,6 +101,16 @@ export function buildRoutes(deps: ApiDeps): Route[] {
     { method: 'POST', path: '/v1/threads/:id/turns', handler: postTurn },
     { method: 'GET', path: '/v1/threads/:id/turns/:turn', handler: ({ params }) => ({ status: 200, body: turnOr404(params.id, params.turn) }) },
     { method: 'POST', path: '/v1/threads/:id/turns/:turn/cancel', handler: async ({ params }) => ({ status: 200, body: await engine.cancel(turnOr404(params.id, params.turn).id) }) },
+    { method: 'GET', path: '/v1/approvals', handler: ({ query }) => ({ status: 200, body: { approvals: store.listApprovals(parseApprovalQuery(query)) } }) },
+    {
+      method: 'GET',
+      path: '/v1/approvals/:id',
+      handler: ({ params }) => {
+        const a = store.getApproval(params.id!);
+        if (!a) throw new HttpError(404, 'not_found', `no approval ${params.id!}`);
+        return { status: 200, body: a };
+      },
+    },
     {
       method: 'POST',
       path: '/v1/approvals/:id',

@@ -128,3 +128,20 @@ export function parseCursor(q: URLSearchParams, lastEventId: string | string[] |
   if (!/^\d+$/.test(raw.trim())) throw new HttpError(400, 'bad_request', `cursor ${JSON.stringify(raw)}: expected an event seq (a whole number) in ?after= or Last-Event-ID`);
   return Number(raw.trim());
 }
+
+const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired'] as const;
+
+export function parseApprovalQuery(q: URLSearchParams): { threadId?: string; status?: (typeof APPROVAL_STATUSES)[number]; limit: number } {
+  const query: { threadId?: string; status?: (typeof APPROVAL_STATUSES)[number]; limit: number } = { limit: 50 };
+  for (const [k, v] of q) {
+    if (k === 'thread_id') query.threadId = v;
+    else if (k === 'status') {
+      if (!(APPROVAL_STATUSES as readonly string[]).includes(v)) throw badField('status', APPROVAL_STATUSES.join(', '));
+      query.status = v as (typeof APPROVAL_STATUSES)[number];
+    } else if (k === 'limit') {
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 500) throw badField('limit', 'a whole number from 1 to 500');
+      query.limit = Number(v);
+    } else throw new HttpError(400, 'bad_request', `query ${k}: unknown; use thread_id, status or limit`);
+  }
+  return query;
+}

@@ -69,6 +69,7 @@ export const RUNTIME_MIGRATIONS: readonly Migration[] = [
         decided_at TEXT
       );
       CREATE INDEX approvals_by_turn ON approvals(turn_id);
+      CREATE INDEX approvals_by_thread ON approvals(thread_id, status);
     `,
   },
 ];

@@ -404,6 +404,21 @@ export class RuntimeStore {
     return row && this.renderApproval(row);
   }
 
+  listApprovals(filter: { threadId?: string; status?: ApprovalStatus; limit: number }): Approval[] {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (filter.threadId !== undefined) {
+      where.push('thread_id = ?');
+      values.push(filter.threadId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      values.push(filter.status);
+    }
+    const sql = `SELECT * FROM approvals ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...values, filter.limit) as ApprovalRow[]).map((r) => this.renderApproval(r));
+  }
+
   decideApproval(id: string, status: ApprovalStatus): void {
     this.db.prepare('UPDATE approvals SET status = ?, decided_at = ? WHERE id = ?').run(status, nowIso(), id);
   }

@@ -27,6 +27,8 @@ describe('approval ask', () => {
     const requested = await stream.waitFor((e) => e.event === 'approval.requested');
     expect(requested.data).toMatchObject({ tool: 'write_file', approval_id: expect.stringMatching(/^apr_/), turn_id: posted.body.id });
     expect(requested.data.summary).toContain('note.txt');
+    const pending = await rt.api('GET', `/v1/approvals?thread_id=${t.id}&status=pending`);
+    expect(pending.body.approvals).toEqual([expect.objectContaining({ id: requested.data.approval_id, tool: 'write_file', status: 'pending', turn_id: posted.body.id })]);
     const waiting = await rt.api('GET', `/v1/threads/${t.id}/turns/${posted.body.id}`);
     expect(waiting.body.status).toBe('awaiting_approval');
     expect(existsSync(join(rt.workspace, 'note.txt'))).toBe(false);
@@ -44,6 +46,7 @@ describe('approval ask', () => {
     const twice = await rt.api('POST', `/v1/approvals/${requested.data.approval_id}`, { decision: 'deny' });
     expect(twice.status).toBe(409);
     expect(twice.body.error.code).toBe('approval_decided');
+    expect((await rt.api('GET', `/v1/approvals/${requested.data.approval_id}`)).body).toMatchObject({ status: 'approved', decided_at: expect.any(String) });
     expect((await rt.api('POST', `/v1/approvals/${requested.data.approval_id}`, { decision: 'maybe' })).status).toBe(400);
     stream.close();
   });

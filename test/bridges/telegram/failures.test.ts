@@ -1,0 +1,56 @@
+// Telegram errors map to the core's DeliveryFailure exactly as docs/telegram.md says, and descriptions never carry the token.
+import { describe, expect, it } from 'vitest';
+import { Api, GrammyError } from 'grammy';
+import type { ConversationRef } from '../../../bridges/core/adapter.js';
+import { classifyTelegramFailure, describeTelegramError } from '../../../bridges/telegram/failures.js';
+import { TELEGRAM_ERRORS } from '../../fakes/telegram-bot-api.js';
+
+const topic: ConversationRef = { platform: 'telegram', chatId: '-100123', topicId: '7', kind: 'group' };
+
+function grammyError(error_code: number, description: string, parameters: Record<string, number> = {}): GrammyError {
+  return new GrammyError('Call failed', { ok: false, error_code, description, parameters }, 'sendMessage', {});
+}
+
+describe('classifyTelegramFailure', () => {
+  it.each([
+    [429, TELEGRAM_ERRORS.tooManyRequests(12), { retry_after: 12 }, { kind: 'retry_after', seconds: 12 }],
+    [400, TELEGRAM_ERRORS.migrated, { migrate_to_chat_id: -100999 }, { kind: 'moved', to: { platform: 'telegram', chatId: '-100999', kind: 'group' } }],
+    [400, TELEGRAM_ERRORS.messageTooLong, {}, { kind: 'too_long' }],
+    [400, TELEGRAM_ERRORS.textTooLongRaw, {}, { kind: 'too_long' }],
+    [400, TELEGRAM_ERRORS.topicClosed, {}, { kind: 'gone' }],
+    [400, TELEGRAM_ERRORS.topicDeleted, {}, { kind: 'gone' }],
+    [400, TELEGRAM_ERRORS.threadNotFound, {}, { kind: 'gone' }],
+    [400, TELEGRAM_ERRORS.chatNotFound, {}, { kind: 'gone' }],
+    [403, TELEGRAM_ERRORS.blocked, {}, { kind: 'gone' }],
+    [403, TELEGRAM_ERRORS.deactivated, {}, { kind: 'gone' }],
+    [403, 'Forbidden: bot was kicked from the supergroup chat', {}, { kind: 'gone' }],
+    [401, TELEGRAM_ERRORS.unauthorized, {}, { kind: 'fatal' }],
+    [500, TELEGRAM_ERRORS.internal, {}, { kind: 'transient' }],
+    [502, 'Bad Gateway', {}, { kind: 'transient' }],
+  ])('%i %s', (code, description, parameters, expected) => {
+    expect(classifyTelegramFailure(grammyError(code, description, parameters), topic)).toMatchObject(expected);
+  });
+
+  it('names the topic in the reason of a gone topic', () => {
+    expect(classifyTelegramFailure(grammyError(400, TELEGRAM_ERRORS.topicClosed), topic)).toEqual({ kind: 'gone', reason: 'Bad Request: TOPIC_CLOSED (topic 7)' });
+  });
+
+  it('treats anything that is not a Telegram answer as transient', () => {
+    expect(classifyTelegramFailure(new Error('socket hang up'), topic)).toEqual({ kind: 'transient' });
+  });
+});
+
+describe('describeTelegramError', () => {
+  it('describes a network failure without the URL that carries the token', async () => {
+    const token = '123456789:AAsecretTokenThatMustNotLeak_0123456789';
+    const api = new Api(token, { apiRoot: 'http://127.0.0.1:9' });
+    const err = await api.getMe().catch((e: unknown) => e);
+    const text = describeTelegramError(err, 'getMe');
+    expect(text).toMatch(/^getMe: network error/);
+    expect(text).not.toContain('AAsecret');
+  });
+
+  it('describes a Telegram answer by method, code and description', () => {
+    expect(describeTelegramError(grammyError(403, TELEGRAM_ERRORS.blocked))).toBe('sendMessage: 403 Forbidden: bot was blocked by the user');
+  });
+});

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeModel, type FakeModel } from '../../fakes/model-server.js';
+import { startFakeTelegram } from '../../fakes/telegram-bot-api.js';
 import { runCli, spawnCli, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
@@ -153,6 +154,20 @@ describe('tether up', () => {
     expect((await apiRequest(url, undefined, 'GET', '/health')).status).toBe(200);
     await waitForLine(child, /^\[runtime\] .*no chat bridge has credentials.*TELEGRAM_BOT_TOKEN/);
     child.kill('SIGINT');
+    expect(await exited(child)).toBe(0);
+  });
+
+  it('with Telegram credentials runs the bridge as a child with [telegram] lines; SIGTERM stops both', async () => {
+    const root = tempRoot();
+    const telegram = await startFakeTelegram();
+    cleanups.push(() => telegram.close());
+    const child = spawnCli(['up'], { env: { ...baseEnv(root), TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.url }, cwd: root });
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    await waitForLine(child, /^\[runtime\] .*"msg":"bridges started"/);
+    await waitForLine(child, /^\[telegram\] \{/, 20_000);
+    child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
   });
 });

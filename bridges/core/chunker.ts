@@ -75,18 +75,21 @@ export function chunkText(text: string, limit: number): string[] {
   let fence: string | undefined;
   while (rest.length > 0) {
     const opener = fence !== undefined ? '```' + fence + '\n' : '';
-    const closerSize = 4; // "\n```"
-    const budget = Math.max(1, limit - codePoints(opener) - closerSize);
+    const budget = Math.max(1, limit - codePoints(opener));
     const whole = opener + rest.map((g) => g.text).join('');
     if (codePoints(whole) <= limit) {
       out.push(whole);
       break;
     }
-    const n = cutPoint(rest, budget);
-    const body = rest
-      .slice(0, n)
-      .map((g) => g.text)
-      .join('');
+    const join = (k: number) =>
+      rest
+        .slice(0, k)
+        .map((g) => g.text)
+        .join('');
+    let n = cutPoint(rest, budget);
+    // A chunk that ends inside a fence needs room for its closer ("\n```").
+    if (openFence(join(n), fence) !== undefined) n = cutPoint(rest, Math.max(1, budget - 4));
+    const body = join(n);
     rest = rest.slice(n);
     // Leading line breaks of the next chunk carry nothing a reader would miss.
     while (rest.length > 1 && (rest[0]!.text === '\n' || rest[0]!.text === '\r\n')) rest = rest.slice(1);

@@ -1,11 +1,11 @@
 // The benchmark driver: runs each figure's script in its own process, in sequence, then prints one summary table.
 import { spawn } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { describeGoal, formatValue, goalMet, RESULT_PREFIX, type Figure } from './support/figures.js';
 import { assertCompiled, REPO_ROOT } from './support/processes.js';
 
 /** One row per script; each also runs alone: node --import tsx bench/<script>.ts */
-const SCRIPTS = ['api-overhead', 'turn-throughput', 'turn-latency', 'startup-memory', 'large-history'] as const;
+const SCRIPTS = ['disk-sync', 'api-overhead', 'turn-throughput', 'turn-latency', 'startup-memory', 'large-history'] as const;
 
 interface ScriptResult {
   script: string;
@@ -36,7 +36,9 @@ function runScript(script: string): Promise<ScriptResult> {
 
 function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${process.platform}`;
+  // The load average says whether something else shared the cores while the figures were taken.
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ${process.platform}, load average ${load}`;
 }
 
 function table(rows: string[][]): string {

@@ -164,6 +164,26 @@ describe('timeout', () => {
   });
 });
 
+describe('stop and restart', () => {
+  it('a clean stop interrupts the running turn; after a restart the queued one runs', async () => {
+    const rt = await runtime({ TETHER_WORKERS: '1' });
+    const a = await rt.newThread();
+    const b = await rt.newThread();
+    rt.model.enqueue({ hang: true });
+    const running = await rt.api('POST', `/v1/threads/${a.id}/turns`, { input: 'in flight' });
+    await rt.model.waitForRequests(1);
+    const queued = await rt.api('POST', `/v1/threads/${b.id}/turns`, { input: 'waiting' });
+    await rt.restart();
+    const stream = await rt.events(`/v1/events?after=0`);
+    await stream.waitFor((e) => e.event === 'turn.completed' && e.data.turn_id === queued.body.id);
+    const interrupted = stream.events.filter((e) => e.event === 'turn.interrupted');
+    expect(interrupted.map((e) => e.data.turn_id)).toEqual([running.body.id]);
+    const turn = await rt.api('GET', `/v1/threads/${a.id}/turns/${running.body.id}`);
+    expect(turn.body).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/stopped while this turn was running/) });
+    stream.close();
+  });
+});
+
 describe('idempotency', () => {
   it('the same key gives the same turn and no new work, also after a restart; another input with it is 409', async () => {
     const rt = await runtime();

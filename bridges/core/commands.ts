@@ -2,7 +2,7 @@
 import { FINISHED_TURN_STATUSES, RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import { conversationKey } from './adapter.js';
 import type { BridgeContext } from './context.js';
-import { decideAccessRequest, findOpenRequest } from './enrolment.js';
+import { REQUEST_APPROVAL_PREFIX, decideAccessRequest, findOpenRequest, openRequestById } from './enrolment.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
 
@@ -34,7 +34,7 @@ async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<
   const conversation = message.conversation;
   // An owner may answer an access request from chat with the code the stranger was given.
   if (args) {
-    const request = findOpenRequest(ctx.store, args, ctx.now());
+    const request = args.startsWith(REQUEST_APPROVAL_PREFIX) ? openRequestById(ctx.store, args.slice(REQUEST_APPROVAL_PREFIX.length), ctx.now()) : findOpenRequest(ctx.store, args, ctx.now());
     if (request) {
       if (ctx.roleOf(message.senderId) !== 'owner') return 'Only an owner can decide access requests.';
       if (!decideAccessRequest(ctx.store, request, decision, `${ctx.adapter.platform}:${message.senderId}`, ctx.now())) return 'That request was already decided.';

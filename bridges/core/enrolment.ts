@@ -5,6 +5,9 @@ import { conversationKey } from './adapter.js';
 import { ATTEMPT_WINDOW_MS, CODE_TTL_MS, MAX_OPEN_REQUESTS, REQUEST_REPLY_INTERVAL_MS, hashCode, judgePairAttempt, mintCode, normalizeCode, type PairVerdict } from './pairing.js';
 import type { BridgeStore, CodeRow } from './store.js';
 
+/** Approval ids of access-request prompts (buttons, /approve); the runtime's approval ids never start like this. */
+export const REQUEST_APPROVAL_PREFIX = 'pairreq_';
+
 /** Mints a one-time owner code (`/pair CODE`); only its hash is stored. */
 export function mintPairCode(store: BridgeStore, now: number): { code: string; expiresAt: number } {
   const code = mintCode();

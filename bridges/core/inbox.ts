@@ -6,13 +6,10 @@ import { conversationKey } from './adapter.js';
 import { decideAccess } from './access.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
-import { attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
+import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
 import { PAIR_REFUSED_TEXT } from './pairing.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
-
-/** Approval ids of access-request prompts; the runtime's approval ids never start like this. */
-export const REQUEST_APPROVAL_PREFIX = 'pairreq_';
 
 export class Inbox {
   private readonly busy = new Set<string>();
@@ -120,7 +117,7 @@ export class Inbox {
         return void (await answer('Already decided.'));
       }
       // Forget the press so pressing again can work once the runtime is back.
-      ctx.store.db.prepare('DELETE FROM inbox WHERE dedupe_key = ?').run(a.dedupeKey);
+      ctx.store.forgetInbound(a.dedupeKey);
       await answer('The agent is not reachable right now; press again in a moment.');
     }
   }
@@ -187,7 +184,7 @@ export class Inbox {
       // The thread vanished between the check and the post: find or make another one next time.
       if (err instanceof RuntimeApiError && err.status === 404) {
         this.threads.forget(thread.id);
-        ctx.store.db.prepare('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(row.conversation);
+        ctx.store.clearConversationThread(row.conversation);
         throw new RuntimeUnavailableError(ctx.client.url, 'thread not found; retrying with a new thread');
       }
       throw err;

@@ -291,6 +291,11 @@ export class BridgeStore {
     return r.changes === 1;
   }
 
+  /** Lets a press be tried again (its decision could not reach the runtime). */
+  forgetInbound(dedupeKey: string): void {
+    this.db.prepare('DELETE FROM inbox WHERE dedupe_key = ?').run(dedupeKey);
+  }
+
   hasInbound(dedupeKey: string): boolean {
     return this.db.prepare('SELECT 1 FROM inbox WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
   }
@@ -347,6 +352,10 @@ export class BridgeStore {
         .run(conversation, JSON.stringify(ref), threadId, now);
       this.rememberThread(threadId, conversation, now);
     });
+  }
+
+  clearConversationThread(conversation: string): void {
+    this.db.prepare('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(conversation);
   }
 
   /** undefined: never seen; null: a thread that is not this bridge's. */

@@ -18,10 +18,52 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) secrets.add(value);
 }
 
+// Longest first, so a secret that contains another is replaced whole, not around the shorter one.
+function secretsLongestFirst(): string[] {
+  return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Replaces the exact values registered with registerSecret by [redacted], and nothing else: for
+ * output that is not a log line (tool output shown to the model), where the secret-shaped patterns
+ * of redact would mangle legitimate text such as a `?token=` URL in the user's own code.
+ */
+export function scrubRegisteredSecrets(text: string): string {
+  if (secrets.size === 0) return text;
+  let out = text;
+  for (const s of secretsLongestFirst()) if (out.includes(s)) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+/**
+ * Removes from `before` (text that a cut ended) a tail that begins a registered secret, and from
+ * `after` (text that a cut started) a head that ends one, so cutting the middle out of a long output
+ * never leaves most of a secret that scrubRegisteredSecrets could no longer recognise. What is
+ * removed lies next to the cut, so it only widens what the cut already dropped.
+ */
+export function dropSecretFragmentsAtCut(before: string, after: string): { before: string; after: string } {
+  let headCut = 0;
+  let tailCut = 0;
+  for (const s of secrets) {
+    for (let n = Math.min(s.length - 1, before.length); n > headCut; n--) {
+      if (before.endsWith(s.slice(0, n))) {
+        headCut = n;
+        break;
+      }
+    }
+    for (let n = Math.min(s.length - 1, after.length); n > tailCut; n--) {
+      if (after.startsWith(s.slice(s.length - n))) {
+        tailCut = n;
+        break;
+      }
+    }
+  }
+  return { before: before.slice(0, before.length - headCut), after: after.slice(tailCut) };
+}
+
 /** Replaces every registered secret and secret-shaped string with [redacted]. */
 export function redact(text: string): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('[redacted]');
+  let out = scrubRegisteredSecrets(text);
   for (const p of SECRET_PATTERNS) {
     out = out.replace(p, (_m, keep: unknown) => (typeof keep === 'string' && /[=\s]$/.test(keep) ? `${keep}[redacted]` : '[redacted]'));
   }

@@ -1,4 +1,5 @@
 // Collects a process's output up to a byte cap, keeping the head and the tail and saying how much was cut.
+import { dropSecretFragmentsAtCut } from '../../lib/log.js';
 import { formatBytes, utf8CutBefore, utf8StartAfter } from './measure.js';
 
 export class CappedOutput {
@@ -58,9 +59,14 @@ export class CappedOutput {
     if (!this.wasCut) return Buffer.concat([head, tailAll]).toString('utf8');
     const headEnd = utf8CutBefore(head, head.length);
     const tailStart = utf8StartAfter(tailAll, Math.max(0, tailAll.length - this.tailMax));
-    const kept = headEnd + (tailAll.length - tailStart);
-    const cut = this.total - kept;
+    // A secret straddling a cut would survive scrubbing as a fragment: drop it with the middle.
+    const before = head.subarray(0, headEnd).toString('utf8');
+    const after = tailAll.subarray(tailStart).toString('utf8');
+    const kept = dropSecretFragmentsAtCut(before, after);
+    // Counted in the raw bytes: decoding may have turned invalid bytes into wider U+FFFD.
+    const dropped = Buffer.byteLength(before.slice(kept.before.length)) + Buffer.byteLength(after.slice(0, after.length - kept.after.length));
+    const cut = this.total - headEnd - (tailAll.length - tailStart) + dropped;
     const note = `\n[… ${formatBytes(cut)} (${cut} bytes) cut from the middle of ${formatBytes(this.total)} of output …]\n`;
-    return head.subarray(0, headEnd).toString('utf8') + note + tailAll.subarray(tailStart).toString('utf8');
+    return kept.before + note + kept.after;
   }
 }

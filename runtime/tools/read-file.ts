@@ -1,6 +1,7 @@
 // The read_file tool: a text file of the workspace, whole or a range of lines, capped, binary refused.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { dropSecretFragmentsAtCut } from '../../lib/log.js';
 import { parseArguments } from './arguments.js';
 import { confinePath } from './confine.js';
 import { formatBytes, headline, plural, utf8CutBefore } from './measure.js';
@@ -99,7 +100,9 @@ async function readLines(file: FileHandle, size: number, firstLine: number, limi
     }
     consumed += bytesRead;
   }
-  const text = Buffer.concat(kept).toString('utf8');
+  const whole = Buffer.concat(kept).toString('utf8');
+  // A line cut at the cap may end inside a secret, which scrubbing could then no longer recognise.
+  const text = stop === 'long-line' ? dropSecretFragmentsAtCut(whole, '').before : whole;
   if (stop !== undefined) return { text, firstLine, lastLine: line - 1, stop, linesInFile: undefined, binary: false };
   // `line` is one past the last newline; a last line without a newline is a line too.
   const linesInFile = lastByte === undefined ? 0 : lastByte === 10 ? line - 1 : line;

@@ -1,13 +1,40 @@
 // Which tools a thread is offered, by approval mode: one table, so adding a tool is one row.
 import type { ApprovalMode } from '../../lib/config.js';
+import { scrubRegisteredSecrets } from '../../lib/log.js';
 import { listDirTool } from './list-dir.js';
 import { readFileTool } from './read-file.js';
 import { shellTool } from './shell.js';
 import type { Tool } from './types.js';
 import { writeFileTool } from './write-file.js';
 
+/**
+ * The same tool, with Tether's own secrets (the values registered with registerSecret) replaced by
+ * [redacted] in everything it says: describe() (tool.started, approvals), and an outcome's content
+ * (the model) and summary (tool.finished). A `cat runtime.token` or an `env` run by hand then shows
+ * the model nothing it could leak. Done here once, so no tool can forget it.
+ */
+export function withSecretsScrubbed(tool: Tool): Tool {
+  return {
+    schema: tool.schema,
+    risky: tool.risky,
+    readonly: tool.readonly,
+    describe: (args) => scrubRegisteredSecrets(tool.describe(args)),
+    async run(args, ctx) {
+      let outcome;
+      try {
+        outcome = await tool.run(args, ctx);
+      } catch (err) {
+        // The runtime core shows a thrown error's message to the model, so it is scrubbed too.
+        if (err instanceof Error) err.message = scrubRegisteredSecrets(err.message);
+        throw err;
+      }
+      return { ok: outcome.ok, content: scrubRegisteredSecrets(outcome.content), summary: scrubRegisteredSecrets(outcome.summary) };
+    },
+  };
+}
+
 /** Every tool, in the order offered to the model. */
-export const TOOLS: readonly Tool[] = [shellTool, readFileTool, writeFileTool, listDirTool];
+export const TOOLS: readonly Tool[] = [shellTool, readFileTool, writeFileTool, listDirTool].map(withSecretsScrubbed);
 
 /**
  * `ask` and `auto` offer every tool (under ask the runtime core asks a person before a risky one);

@@ -12,6 +12,7 @@ import { createModelClient } from './models/client.js';
 import type { ModelClient } from './models/types.js';
 import { createApiServer } from './server/http.js';
 import { buildRoutes } from './server/routes.js';
+import { acquireRuntimeLock } from './store/lock.js';
 import { DB_FILE, RuntimeStore } from './store/store.js';
 import { toolsFor } from './tools/registry.js';
 import { TurnEngine, type ToolsFor } from './turns/engine.js';
@@ -43,7 +44,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const logger = options.logger ?? createLogger('runtime', { level: config.logLevel });
   ensureStateDir(config.stateDir);
   const token = ensureRuntimeToken(config.stateDir, config.token);
-  const store = RuntimeStore.open(join(config.stateDir, DB_FILE), { model: config.model, approval: config.approval }, logger.child('store'));
+  const lock = acquireRuntimeLock(config.stateDir);
+  let store: RuntimeStore;
+  try {
+    store = RuntimeStore.open(join(config.stateDir, DB_FILE), { model: config.model, approval: config.approval }, logger.child('store'));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const counters = new RuntimeCounters();
   const ownClient = options.modelClient ? undefined : createModelClient(config, logger.child('model'));
   const model = options.modelClient ?? ownClient!;
@@ -52,6 +60,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     engine = new TurnEngine({ store, config, model, toolsFor: options.tools ?? toolsFor, counters, logger: logger.child('turns') });
   } catch (err) {
     store.close();
+    lock.release();
     throw err;
   }
   const streams = new EventStreams(store, { ...DEFAULT_STREAM_OPTIONS, ...options.streams }, logger.child('events'));
@@ -62,6 +71,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     await once(server, 'listening');
   } catch (err) {
     store.close();
+    lock.release();
     await ownClient?.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new TetherError('port_in_use', `port ${config.port} on ${config.host} is in use`, 'stop the other process or set TETHER_PORT');
@@ -85,6 +95,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
       clearTimeout(grace);
       server.closeAllConnections();
       store.close();
+      lock.release();
       await ownClient?.close();
       logger.info('runtime stopped');
     })());

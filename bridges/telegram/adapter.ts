@@ -165,9 +165,10 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       if (!poller) return;
       const p = poller;
       poller = undefined;
+      const refused = p.health().state === 'fatal';
       await p.stop();
       const offset = p.confirmedOffset();
-      if (offset !== undefined) {
+      if (offset !== undefined && !refused) {
         // Confirms what the core already stored, so a restart does not fetch it again (dedupe would catch it anyway).
         await api.getUpdates({ offset, limit: 1, timeout: 0 }).catch(() => undefined);
       }

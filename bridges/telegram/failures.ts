@@ -18,6 +18,9 @@ const GONE_DESCRIPTIONS = [
 ];
 const TOO_LONG_DESCRIPTIONS = ['message is too long', 'text is too long'];
 
+/** The one sentence for a refused token, at start, while polling and while sending. */
+export const TOKEN_REFUSED = 'Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather (/mybots → API Token) into telegram.env';
+
 export const POLL_CONFLICT = 'terminated by other getupdates';
 export const WEBHOOK_ACTIVE = 'webhook is active';
 
@@ -33,7 +36,7 @@ export function classifyTelegramFailure(err: unknown, to: ConversationRef): Deli
   if (err.error_code === 429 || retryAfter !== undefined) return { kind: 'retry_after', seconds: Math.max(1, retryAfter ?? 3) };
   const migrateTo = err.parameters?.migrate_to_chat_id;
   if (migrateTo !== undefined) return { kind: 'moved', to: { platform: 'telegram', chatId: String(migrateTo), kind: 'group' } };
-  if (err.error_code === 401) return { kind: 'fatal', reason: 'Telegram refused the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN with @BotFather' };
+  if (err.error_code === 401) return { kind: 'fatal', reason: TOKEN_REFUSED };
   if (err.error_code === 404 && description.includes('not found') && !description.includes('chat')) {
     return { kind: 'fatal', reason: `Telegram answered 404 (${err.description}): TELEGRAM_API_ROOT or TELEGRAM_BOT_TOKEN is wrong` };
   }

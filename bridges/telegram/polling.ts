@@ -6,7 +6,7 @@
 import { GrammyError, type Api } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { Logger } from '../../lib/log.js';
-import { describeTelegramError, POLL_CONFLICT, WEBHOOK_ACTIVE } from './failures.js';
+import { describeTelegramError, POLL_CONFLICT, TOKEN_REFUSED, WEBHOOK_ACTIVE } from './failures.js';
 
 export interface Backoff {
   minMs: number;
@@ -92,7 +92,8 @@ export class TelegramPoller {
     this.inflight?.abort();
     this.wake?.();
     await this.loop;
-    this.setState('stopped');
+    // A refused token stays visible in health after the stop it caused.
+    if (this.state.state !== 'fatal') this.setState('stopped');
   }
 
   /** The offset that confirms everything handed over so far (for a final confirming call). */
@@ -204,7 +205,7 @@ export class TelegramPoller {
       if (err.error_code === 401 || err.error_code === 404) {
         const reason =
           err.error_code === 401
-            ? 'Telegram refused the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN with @BotFather'
+            ? TOKEN_REFUSED
             : `Telegram answered 404 to getUpdates: TELEGRAM_BOT_TOKEN or TELEGRAM_API_ROOT is wrong`;
         this.setState('fatal', { lastError: description });
         this.o.logger.error('polling stopped for good', { reason });

@@ -155,6 +155,20 @@ describe('tether telegram', () => {
     expect(turns.map((t) => t.input)).toEqual(['!slow 250 survives a crash intact', 'after']);
   });
 
+  it('a token revoked while running stops the bridge with one line and exit 1', async () => {
+    const s = await setup({ TELEGRAM_ALLOWLIST: String(alice.id) });
+    const bridge = s.spawnBridge();
+    let stderr = '';
+    bridge.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    await waitForLine(bridge, /telegram bridge running/, 20_000);
+    await s.fake.waitFor(() => s.fake.isPolling(), 10_000);
+    s.fake.fail({ method: 'getUpdates', error_code: 401, description: 'Unauthorized', times: 1000 });
+    s.fake.userSends(alice.id, 'wakes the parked poll', { from: alice });
+    expect(await exited(bridge)).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual(['tether telegram: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather (/mybots → API Token) into telegram.env']);
+    expect(s.fake.callsOf('getUpdates').filter((c) => c.errorCode === 401)).toHaveLength(1);
+  });
+
   it('SIGTERM stops it cleanly with exit 0', async () => {
     const s = await setup({ TELEGRAM_ALLOWLIST: String(alice.id) });
     const bridge = s.spawnBridge();

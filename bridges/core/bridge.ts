@@ -118,7 +118,9 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
       await delivery.stop();
       while (!inbox.idle) await new Promise((r) => setTimeout(r, 20));
       if (!options.client) await runtime.close().catch(() => {});
+      clearInterval(pruner);
       health.update({ state: reason ? 'failed' : 'stopped', inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
+      health.flush();
       openStore.close();
       lock.release();
       resolveStopped(reason);
@@ -133,6 +135,16 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   } else if (!config.pairing && allowlist.size === 0 && openStore.listAllowed().length === 0) {
     logger.warn(`TETHER_PAIRING is off and the allowlist is empty: nobody can talk to this ${platform} bot`);
   }
+
+  const prune = () => {
+    try {
+      openStore.prune(now());
+    } catch (err) {
+      logger.warn('cannot prune old bridge rows', { error: err });
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, 3600_000).unref();
 
   health.update({ eventCursor: openStore.eventCursor(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
   delivery.start();

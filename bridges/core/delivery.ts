@@ -61,11 +61,13 @@ export class Delivery {
   private typingTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
+  private relaySince = 0;
 
   constructor(private readonly ctx: BridgeContext) {}
 
   start(): void {
     const { ctx } = this;
+    this.relaySince = ctx.store.relaySince(ctx.now());
     this.following = ctx.client.followEvents({
       after: ctx.store.eventCursor(),
       signal: ctx.signal,
@@ -127,9 +129,10 @@ export class Delivery {
     const { ctx } = this;
     const ref = ev.thread_id ? await this.conversationOf(ev) : null;
     const now = ctx.now();
-    const live = now - Date.parse(ev.at) < LIVE_EVENT_MS;
+    const at = Date.parse(ev.at);
+    const live = now - at < LIVE_EVENT_MS;
     let rows: NewOutbound[] = [];
-    if (ref) {
+    if (ref && !(at < this.relaySince)) {
       const key = conversationKey(ref);
       let progressDue = false;
       if (ev.type === 'tool.started' && ctx.config.progress && live) {

@@ -33,6 +33,7 @@ function significant(h: BridgeHealth): string {
 export class HealthReporter {
   private current: BridgeHealth;
   private lastLogged = '';
+  private pendingWrite: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly file: string,
@@ -54,7 +55,17 @@ export class HealthReporter {
       this.lastLogged = sig;
       const { state, runtime, lastError, stopReason } = this.current;
       this.logger.info('bridge health changed', { state, runtime, ...(lastError ? { lastError } : {}), ...(stopReason ? { stopReason } : {}) });
+      this.flush();
+      return;
     }
+    // Depths and cursors change with every event: at most one write a second for those.
+    this.pendingWrite ??= setTimeout(() => this.flush(), 1000).unref();
+  }
+
+  /** Writes now (also on stop, so the file ends with the final state). */
+  flush(): void {
+    clearTimeout(this.pendingWrite);
+    this.pendingWrite = undefined;
     this.write();
   }
 

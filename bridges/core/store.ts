@@ -273,6 +273,32 @@ export class BridgeStore {
     });
   }
 
+  /**
+   * Events before this time are history: on a bridge's very first start (or after its database
+   * was lost) the runtime's past turns are not relayed again. Set once, on first use.
+   */
+  relaySince(now: number): number {
+    return this.transaction(() => {
+      const v = this.getKv('relay_since');
+      if (v !== undefined) return Number(v);
+      this.setKv('relay_since', String(now));
+      return now;
+    });
+  }
+
+  /** Forgets what no longer matters: old dedupe keys (a week is far beyond any redelivery), sent rows, attempts. */
+  prune(now: number): void {
+    const week = now - 7 * 24 * 3600_000;
+    const day = now - 24 * 3600_000;
+    this.transaction(() => {
+      this.db.prepare("DELETE FROM inbox WHERE status IN ('done', 'handled') AND received_at < ?").run(week);
+      this.db.prepare("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at < ?").run(week);
+      this.db.prepare('DELETE FROM attempts WHERE at < ?').run(day);
+      this.db.prepare('DELETE FROM codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)').run(day, day);
+      this.db.prepare("DELETE FROM approvals WHERE status = 'decided' AND created_at < ?").run(week);
+    });
+  }
+
   eventCursor(): number {
     return Number(this.getKv('event_cursor') ?? '0');
   }

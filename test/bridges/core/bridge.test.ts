@@ -337,6 +337,61 @@ describe('bridge core against the real runtime', () => {
     expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual(['-100500:7']);
   });
 
+  it('shows a progress line for a tool call, then the reply', async () => {
+    const h = await harness({ env: { TETHER_APPROVAL: 'auto' } });
+    await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo progress-run"}');
+    await h.adapter.waitForText(OWNER, 'done: ');
+    const texts = h.adapter.textsTo(OWNER);
+    const progress = texts.findIndex((t) => t.startsWith('… shell') && t.includes('echo progress-run'));
+    expect(progress).toBeGreaterThan(-1);
+    expect(progress).toBeLessThan(texts.findIndex((t) => t.startsWith('done: ')));
+  });
+
+  it('re-chunks a message the platform calls too long, and retries transient failures with the same key', async () => {
+    const h = await harness();
+    h.adapter.failures.push(new DeliveryError({ kind: 'too_long' }, 'message is too long'), new DeliveryError({ kind: 'transient' }, 'socket hang up'));
+    const text = Array.from({ length: 60 }, (_, i) => `t${i}`).join(' ');
+    await h.adapter.say({ user: OWNER }, text);
+    await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).some((t) => t.includes('t59')) || undefined);
+    const parts = h.adapter.textsTo(OWNER);
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    expect(parts.join(' ')).toBe(`echo: ${text}`);
+    const firstPart = h.adapter.attempts.filter((a) => a.text === parts[0]);
+    expect(firstPart).toHaveLength(2);
+    expect(firstPart[0]!.key).toBe(firstPart[1]!.key);
+  });
+
+  it('moves a conversation the platform moved, and keeps its thread', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const group = { chat: '-500', kind: 'group' as const };
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'chat', id: '-500', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.adapter.say({ user: OWNER, ...group }, 'before the move');
+    await h.adapter.waitForText('-500', 'echo: before the move');
+    h.adapter.failures.push(new DeliveryError({ kind: 'moved', to: { platform: 'telegram', chatId: '-100500', kind: 'group' } }, 'group chat was upgraded to a supergroup chat'));
+    await h.adapter.say({ user: OWNER, ...group }, 'during the move');
+    const moved = await h.adapter.waitForText('-100500', 'echo: during the move');
+    expect(moved.to.kind).toBe('group');
+    await h.adapter.say({ user: OWNER, chat: '-100500', kind: 'group' }, 'after the move');
+    await h.adapter.waitForText('-100500', 'echo: after the move');
+    expect(await h.threads()).toHaveLength(1);
+  });
+
+  it('on its first start, does not replay turns the runtime finished before', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'old news');
+    await h.adapter.waitForText(OWNER, 'echo: old news');
+    await h.bridge.stop();
+    const { rmSync } = await import('node:fs');
+    for (const f of ['telegram.db', 'telegram.db-wal', 'telegram.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
+    const fresh = new RecordingAdapter();
+    await h.start(fresh);
+    await fresh.say({ user: OWNER }, 'fresh start', 'fresh:1');
+    await fresh.waitForText(OWNER, 'echo: fresh start');
+    expect(fresh.textsTo(OWNER)).toEqual(['echo: fresh start']);
+  });
+
   it('refuses a second bridge on the same bot while the first runs', async () => {
     const h = await harness();
     await expect(h.start(new RecordingAdapter())).rejects.toThrow(/another tether telegram \(pid \d+\) is running for this bot/);

@@ -61,7 +61,7 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
   const timing: PollerTiming = { ...DEFAULT_POLLER_TIMING, ...options.timing };
   // A half-open socket must not wedge a call for grammY's default 500 s; polls get their timeout plus slack.
   const api = new Api(config.botToken, { apiRoot: config.apiRoot, timeoutSeconds: timing.pollTimeoutS + Math.ceil(timing.watchdogGraceMs / 1000) + 15 });
-  const log = logger.child('telegram');
+  const log = logger.child('bot-api');
   let botInfo = options.botInfo;
   let poller: TelegramPoller | undefined;
   // Learned from updates: typing in a forum's General needs message_thread_id 1.

@@ -2,10 +2,12 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Env } from '../../lib/config.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 import { parseArguments } from './arguments.js';
 import { CappedOutput } from './capped-output.js';
 import { oneLine, plural } from './measure.js';
 import { shellEnvironment } from './shell-environment.js';
+import { forgetToolProcess, recordToolProcess } from './tool-processes.js';
 import type { Tool, ToolContext, ToolOutcome } from './types.js';
 
 export interface ShellArguments {
@@ -27,6 +29,8 @@ export interface ShellToolOptions {
   killGraceMs?: number;
   /** After the shell exits, how long background processes may keep the output pipes open before reading stops. */
   drainMs?: number;
+  /** Where a failure to record or forget a process group is reported. */
+  logger?: Logger;
 }
 
 const SUMMARY_COMMAND_CHARS = 60;
@@ -45,11 +49,33 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether any process (zombies included) is still in the group. */
+function groupExists(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function createShellTool(options: ShellToolOptions = {}): Tool {
   // Passing the runtime's environment on to the child (secrets removed) is not reading configuration.
   const environment = options.environment ?? (() => process.env);
   const killGraceMs = options.killGraceMs ?? 2000;
   const drainMs = options.drainMs ?? 500;
+  const logger = options.logger ?? createLogger('runtime.tools.shell', { level: 'warn' });
+
+  /** Records a group just spawned; a failure is logged, and the command runs anyway. */
+  function record(stateDir: string, pgid: number, command: string): boolean {
+    try {
+      return recordToolProcess(stateDir, pgid, command) !== undefined;
+    } catch (err) {
+      logger.warn('could not record a shell process group; it would outlive a SIGKILL of the runtime', { pgid, err });
+      return false;
+    }
+  }
 
   function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
     const parsed = parseShellArguments(args);
@@ -84,13 +110,27 @@ export function createShellTool(options: ShellToolOptions = {}): Tool {
         return;
       }
 
+      // The record lets the next runtime kill this group if this one dies with SIGKILL before the group ends.
+      const recorded = child.pid !== undefined && ctx.stateDir !== undefined && record(ctx.stateDir, child.pid, command);
+      const forget = () => {
+        if (!recorded || child.pid === undefined || ctx.stateDir === undefined) return;
+        try {
+          forgetToolProcess(ctx.stateDir, child.pid);
+        } catch (err) {
+          logger.warn('could not remove the record of a finished shell process group', { pgid: child.pid, err });
+        }
+      };
+
       const stop = (why: 'timeout' | 'abort') => {
         if (stoppedBy || settled || child.pid === undefined) return;
         stoppedBy = why;
         const pid = child.pid;
         signalGroup(pid, 'SIGTERM');
         // Not cleared on close: a process that ignores SIGTERM and no longer holds our pipes still gets SIGKILL.
-        setTimeout(() => signalGroup(pid, 'SIGKILL'), killGraceMs).unref();
+        setTimeout(() => {
+          signalGroup(pid, 'SIGKILL');
+          forget();
+        }, killGraceMs).unref();
       };
       const onAbort = () => stop('abort');
       ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -120,6 +160,9 @@ export function createShellTool(options: ShellToolOptions = {}): Tool {
         }, drainMs);
       });
       child.on('close', (code, signal) => {
+        // A stopped group is forgotten once it is gone, or after its SIGKILL; one that ran its course
+        // now, even if it left a background process running on purpose (that is never killed).
+        if (!stoppedBy || !groupExists(child.pid)) forget();
         let status: string;
         if (stoppedBy === 'timeout') status = `killed after ${formatSeconds(timeoutMs)} timeout`;
         else if (stoppedBy === 'abort') status = 'killed: the turn was stopped';

@@ -8,6 +8,12 @@ export interface ToolContext {
   signal: AbortSignal;
   shellTimeoutMs: number;
   outputMax: number;
+  /**
+   * TETHER_STATE_DIR. When set, the shell records each running process group in
+   * `<stateDir>/tool-processes/` so reapOrphanedToolProcesses can kill it after the runtime died
+   * with SIGKILL; when absent, nothing is recorded.
+   */
+  stateDir?: string;
 }
 
 export interface ToolOutcome {

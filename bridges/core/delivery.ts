@@ -59,6 +59,7 @@ export class Delivery {
   /** Conversations with a turn running now → the turn id (typing is shown for them). */
   private readonly running = new Map<string, { ref: ConversationRef; turnId: string }>();
   private typingTimer: NodeJS.Timeout | undefined;
+  private readonly typingRetry = new Map<string, NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
   private relaySince = 0;
@@ -82,6 +83,7 @@ export class Delivery {
   async stop(): Promise<void> {
     clearInterval(this.typingTimer);
     clearInterval(this.pollTimer);
+    for (const t of this.typingRetry.values()) clearTimeout(t);
     await this.following;
     while (this.senders.size > 0) await sleep(20);
   }
@@ -153,7 +155,7 @@ export class Delivery {
         const approval = ctx.store.approval(String(ev.approval_id));
         ctx.store.decideApprovalRow(String(ev.approval_id), String(ev.decision ?? 'decided'));
         if (approval?.promptMessageId) {
-          const text = `${approval.tool}: ${ev.decision === 'approve' ? 'approved' : 'denied'}`;
+          const text = `${approval.tool}: ${approval.summary}\n\n→ ${ev.decision === 'approve' ? 'approved' : 'denied'}`;
           rows.push({ ref, kind: 'approval_decided', body: { text, approvalId: approval.approvalId, promptMessageId: approval.promptMessageId } });
         }
       }
@@ -181,8 +183,22 @@ export class Delivery {
 
   private typeNow(key: string, ref: ConversationRef): void {
     const { adapter } = this.ctx;
-    if (!adapter.typing || this.senders.has(key)) return;
-    if (!tryReserveNow(this.pacing, adapter.limits, key, ref.kind, Date.now())) return;
+    if (!adapter.typing || this.senders.has(key) || !this.running.has(key)) return;
+    const now = Date.now();
+    if (!tryReserveNow(this.pacing, adapter.limits, key, ref.kind, now)) {
+      // The budget is taken (a reply just went out): show typing as soon as a slot frees, not 4 s later.
+      const wait = Math.max(this.pacing.nextByConversation.get(key) ?? 0, this.pacing.nextGlobal) - now;
+      if (wait < this.ctx.timing.typingIntervalMs && !this.typingRetry.has(key)) {
+        this.typingRetry.set(
+          key,
+          setTimeout(() => {
+            this.typingRetry.delete(key);
+            this.typeNow(key, ref);
+          }, wait + 5).unref(),
+        );
+      }
+      return;
+    }
     adapter.typing(ref).catch((err: unknown) => this.ctx.logger.debug('typing failed', { error: err }));
   }
 
@@ -194,7 +210,11 @@ export class Delivery {
       this.senders.add(conversation);
       void this.drain(conversation)
         .catch((err: unknown) => this.ctx.logger.error('sender failed', { conversation, error: err }))
-        .finally(() => this.senders.delete(conversation));
+        .finally(() => {
+          this.senders.delete(conversation);
+          const r = this.running.get(conversation);
+          if (r) this.typeNow(conversation, r.ref);
+        });
     }
   }
 

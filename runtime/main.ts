@@ -15,6 +15,7 @@ import { buildRoutes } from './server/routes.js';
 import { acquireRuntimeLock } from './store/lock.js';
 import { DB_FILE, RuntimeStore } from './store/store.js';
 import { toolsFor } from './tools/registry.js';
+import { reapOrphanedToolProcesses } from './tools/tool-processes.js';
 import { TurnEngine, type ToolsFor } from './turns/engine.js';
 
 export interface RuntimeOptions {
@@ -83,6 +84,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const url = `http://${host}:${port}`;
 
   // Recovery after listening, so a second runtime on the same port fails before touching turns.
+  // Tool processes a killed runtime left behind go first: their turns are about to be marked interrupted.
+  await reapOrphanedToolProcesses(config.stateDir, logger.child('tools'));
   engine.recover();
 
   let stopping: Promise<void> | undefined;

@@ -180,7 +180,7 @@ export class TurnEngine {
           modelName: overrides?.model ?? config.model,
           mode,
           tools,
-          toolContext: { workspace: this.workspace, signal: controller.signal, shellTimeoutMs: config.shellTimeoutMs, outputMax: config.toolOutputMax },
+          toolContext: { workspace: this.workspace, signal: controller.signal, shellTimeoutMs: config.shellTimeoutMs, outputMax: config.toolOutputMax, stateDir: config.stateDir },
           approvals: this.approvals,
           counters: this.deps.counters,
           logger,

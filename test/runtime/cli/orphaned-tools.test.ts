@@ -1,0 +1,86 @@
+// kill -9 of the runtime in the middle of a shell tool: the next start kills what the dead one left running.
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeModel } from '../../fakes/model-server.js';
+import { spawnCli, waitForLine } from '../../support/cli.js';
+import { apiRequest } from '../../support/runtime.js';
+import { openEventStream } from '../../support/sse.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startRuntimeProcess(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnCli(['runtime'], { env, cwd });
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const line = await waitForLine(child, /"msg":"runtime listening"/);
+  return { child, url: (JSON.parse(line) as { url: string }).url };
+}
+
+describe('tool processes across a runtime crash', () => {
+  it('a shell command left running by a killed runtime is killed at the next start, and its turn is interrupted', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tether-orphan-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const ws = join(root, 'ws');
+    mkdirSync(ws);
+    const model = await startFakeModel();
+    cleanups.push(() => model.close());
+    const env = {
+      HOME: root,
+      TETHER_STATE_DIR: join(root, 'state'),
+      TETHER_WORKSPACE: ws,
+      TETHER_PORT: '0',
+      TETHER_PROVIDER: 'vllm',
+      TETHER_MODEL: 'fake',
+      TETHER_BASE_URL: model.url,
+      TETHER_APPROVAL: 'auto',
+    };
+    const first = await startRuntimeProcess(env, root);
+    const token = readFileSync(join(root, 'state', 'runtime.token'), 'utf8').trim();
+    const thread = (await apiRequest(first.url, token, 'POST', '/v1/threads', {})).body;
+    const command = 'sleep 300 & echo $! > sleeper.pid; wait';
+    const turn = (await apiRequest(first.url, token, 'POST', `/v1/threads/${thread.id}/turns`, { input: `!tool shell ${JSON.stringify({ command })}` })).body;
+    const pidFile = join(ws, 'sleeper.pid');
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the shell to start its sleeper');
+    const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
+    cleanups.push(() => {
+      if (alive(sleeper)) process.kill(sleeper, 'SIGKILL');
+    });
+
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    expect(alive(sleeper)).toBe(true); // the crash alone leaves it running
+
+    const second = await startRuntimeProcess(env, root);
+    await until(() => !alive(sleeper), 'the orphaned sleeper to be killed');
+    const stream = await openEventStream(`${second.url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
+    cleanups.push(() => stream.close());
+    const interrupted = await stream.waitFor((e) => e.event === 'turn.interrupted');
+    expect(interrupted.data.turn_id).toBe(turn.id);
+    second.child.kill('SIGTERM');
+    await new Promise((r) => second.child.once('exit', r));
+  });
+});

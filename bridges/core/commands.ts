@@ -17,6 +17,8 @@ export interface CommandCall {
 export interface ChatCommand {
   name: string;
   description: string;
+  /** Answered, but left out of /help and the platform menu (Telegram's /start). */
+  hidden?: boolean;
   /** Resolves to the reply. May throw RuntimeUnavailableError: the inbox retries the command later. */
   run(call: CommandCall): Promise<string>;
 }
@@ -64,8 +66,14 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
     run: async () =>
       [
         'Send any message to talk to the agent. Commands:',
-        ...CHAT_COMMANDS.map((c) => `/${c.name} — ${c.description}`),
+        ...CHAT_COMMANDS.filter((c) => !c.hidden).map((c) => `/${c.name} — ${c.description}`),
       ].join('\n'),
+  },
+  {
+    name: 'start',
+    description: 'greeting (sent by Telegram on first contact)',
+    hidden: true,
+    run: async (call) => `Hello! You are connected to your agent.\n\n${await CHAT_COMMANDS[0]!.run(call)}`,
   },
   {
     name: 'new',
@@ -165,7 +173,7 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
 ];
 
 /** Name and description of every command, for the platform's command menu (Telegram setMyCommands). */
-export const COMMAND_MENU: ReadonlyArray<{ name: string; description: string }> = CHAT_COMMANDS.map(({ name, description }) => ({ name, description }));
+export const COMMAND_MENU: ReadonlyArray<{ name: string; description: string }> = CHAT_COMMANDS.filter((c) => !c.hidden).map(({ name, description }) => ({ name, description }));
 
 export function findCommand(name: string): ChatCommand | undefined {
   return CHAT_COMMANDS.find((c) => c.name === name);

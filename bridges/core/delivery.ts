@@ -69,15 +69,44 @@ export class Delivery {
   start(): void {
     const { ctx } = this;
     this.relaySince = ctx.store.relaySince(ctx.now());
-    this.following = ctx.client.followEvents({
+    this.following = this.follow();
+    this.typingTimer = setInterval(() => this.refreshTyping(), ctx.timing.typingIntervalMs);
+    this.pollTimer = setInterval(() => this.wake(), ctx.timing.outboxPollMs);
+    this.wake();
+  }
+
+  private async follow(): Promise<void> {
+    const { ctx } = this;
+    await this.checkCursor();
+    await ctx.client.followEvents({
       after: ctx.store.eventCursor(),
       signal: ctx.signal,
       onEvent: (ev) => this.onEvent(ev),
       onState: (state, error) => ctx.health.update({ runtime: state, ...(error ? { lastError: describeError(error) } : {}) }),
     });
-    this.typingTimer = setInterval(() => this.refreshTyping(), ctx.timing.typingIntervalMs);
-    this.pollTimer = setInterval(() => this.wake(), ctx.timing.outboxPollMs);
-    this.wake();
+  }
+
+  /**
+   * A runtime whose state was reset numbers its events from 1 again; a cursor beyond its newest
+   * event would then wait forever. Checked once at start, when the runtime answers.
+   */
+  private async checkCursor(): Promise<void> {
+    const { ctx } = this;
+    const cursor = ctx.store.eventCursor();
+    if (cursor === 0) return;
+    try {
+      const threads = await ctx.client.listThreads({ limit: 500 });
+      const newest = Math.max(0, ...threads.map((t) => t.last_seq ?? 0));
+      const known = ctx.store.anyConversationThread();
+      // Confirmed only when a thread this bridge used is gone too: a fresh runtime, not a short list.
+      const gone = known === undefined || (await ctx.client.getThread(known).then(() => false, (err: unknown) => err instanceof RuntimeApiError && err.status === 404));
+      if (newest < cursor && gone) {
+        ctx.logger.warn('the runtime has fewer events than this bridge already relayed (was its state reset?); following it from the start', { cursor, newest });
+        ctx.store.setEventCursor(0);
+      }
+    } catch (err) {
+      ctx.logger.debug('event cursor not checked: runtime not reachable yet', { error: err });
+    }
   }
 
   async stop(): Promise<void> {

@@ -176,6 +176,11 @@ export class Inbox {
       ctx.reply(row.ref, text);
       return;
     }
+    if (row.text.trim() === '') {
+      ctx.store.finishInbound(row.id, { error: 'empty' });
+      ctx.reply(row.ref, 'Only text reaches the agent for now: send your request as a text message.');
+      return;
+    }
     const thread = await this.threads.ensure(row.ref);
     let turn;
     try {

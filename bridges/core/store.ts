@@ -380,6 +380,11 @@ export class BridgeStore {
     });
   }
 
+  anyConversationThread(): string | undefined {
+    const r = this.db.prepare('SELECT thread_id FROM conversations WHERE thread_id IS NOT NULL ORDER BY updated_at DESC LIMIT 1').get() as Raw | undefined;
+    return r ? str(r.thread_id) : undefined;
+  }
+
   clearConversationThread(conversation: string): void {
     this.db.prepare('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(conversation);
   }

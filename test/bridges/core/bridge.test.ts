@@ -392,6 +392,34 @@ describe('bridge core against the real runtime', () => {
     expect(fresh.textsTo(OWNER)).toEqual(['echo: fresh start']);
   });
 
+  it('follows a runtime whose state was reset, instead of waiting for an event number it will not reach again', async () => {
+    const h = await harness();
+    for (const word of ['one', 'two', 'three']) {
+      await h.adapter.say({ user: OWNER }, word);
+      await h.adapter.waitForText(OWNER, `echo: ${word}`);
+    }
+    await h.bridge.stop();
+    await h.rt.stopRuntime();
+    const { rmSync } = await import('node:fs');
+    for (const f of ['runtime.db', 'runtime.db-wal', 'runtime.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
+    await h.rt.restart();
+    const next = new RecordingAdapter();
+    await h.start(next);
+    await next.say({ user: OWNER }, 'after reset', 'reset:1');
+    await next.waitForText(OWNER, 'echo: after reset');
+    expect(h.logs.some((l) => l.includes('was its state reset'))).toBe(true);
+  });
+
+  it('greets /start, and explains that only text reaches the agent', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '/start');
+    const hello = await h.adapter.waitForText(OWNER, 'Hello!');
+    expect(hello.text).not.toContain('/start');
+    await h.adapter.say({ user: OWNER }, '   ');
+    await h.adapter.waitForText(OWNER, 'Only text reaches the agent');
+    expect(await h.threads()).toHaveLength(0);
+  });
+
   it('refuses a second bridge on the same bot while the first runs', async () => {
     const h = await harness();
     await expect(h.start(new RecordingAdapter())).rejects.toThrow(/another tether telegram \(pid \d+\) is running for this bot/);

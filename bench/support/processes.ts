@@ -23,7 +23,7 @@ process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-function watch(child: ChildProcess, name: string): BenchChild & { waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> } {
+function watch(child: ChildProcess, name: string): BenchChild & { exited(): boolean; waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> } {
   running.add(child);
   let output = '';
   const lineWaiters = new Set<() => void>();
@@ -41,6 +41,7 @@ function watch(child: ChildProcess, name: string): BenchChild & { waitForLine(pa
   return {
     pid: child.pid ?? -1,
     tail: () => output.split('\n').slice(-15).join('\n'),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -113,6 +114,17 @@ export function assertCompiled(): void {
   if (!existsSync(COMPILED_CLI)) throw new Error(`${COMPILED_CLI} is missing: run \`npm run build\` first (npm run bench does)`);
 }
 
+/** Starts `node dist/cli/main.js <args>` with exactly `env` (plus PATH and HOME), output collected. */
+export function spawnCompiledCli(args: string[], env: Record<string, string>, cwd: string): ReturnType<typeof watch> {
+  assertCompiled();
+  const child = spawn(process.execPath, [COMPILED_CLI, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return watch(child, `tether ${args.join(' ')}`);
+}
+
 export async function startRuntime(options: RuntimeOptions): Promise<RuntimeUnderTest> {
   assertCompiled();
   const ownsState = options.stateDir === undefined;
@@ -122,8 +134,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<RuntimeUnde
   const port = await freePort();
   const token = randomBytes(24).toString('base64url');
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? stateDir,
     TETHER_STATE_DIR: stateDir,
     TETHER_WORKSPACE: workspace,
     TETHER_PORT: String(port),
@@ -136,11 +146,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<RuntimeUnde
   };
   const url = `http://127.0.0.1:${port}`;
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [COMPILED_CLI, 'runtime'], { cwd: stateDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const watched = watch(child, 'the runtime');
+  const watched = spawnCompiledCli(['runtime'], env, stateDir);
   let startToHealthyMs: number;
   try {
-    startToHealthyMs = (await waitForHealthy(url, 15_000, () => child.exitCode !== null)) - spawnedAt;
+    startToHealthyMs = (await waitForHealthy(url, 15_000, () => watched.exited())) - spawnedAt;
   } catch (err) {
     await watched.stop();
     throw new Error(`${(err as Error).message}\n${watched.tail()}`);

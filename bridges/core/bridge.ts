@@ -119,6 +119,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
       while (!inbox.idle) await new Promise((r) => setTimeout(r, 20));
       if (!options.client) await runtime.close().catch(() => {});
       clearInterval(pruner);
+      clearInterval(refresher);
       health.update({ state: reason ? 'failed' : 'stopped', inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
       health.flush();
       openStore.close();
@@ -145,6 +146,11 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   };
   prune();
   const pruner = setInterval(prune, 3600_000).unref();
+  // Queue depths and the adapter's own state (last poll, conflicts) change without events.
+  const refresher = setInterval(() => {
+    if (stopping) return;
+    health.update({ inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth(), ...(adapter.health ? { adapter: adapter.health() } : {}) });
+  }, 5_000).unref();
 
   health.update({ eventCursor: openStore.eventCursor(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
   delivery.start();

@@ -420,6 +420,18 @@ describe('bridge core against the real runtime', () => {
     expect(await h.threads()).toHaveLength(0);
   });
 
+  it('stops itself with the reason when the platform refuses the bridge for good', async () => {
+    const h = await harness();
+    h.adapter.failures.push(new DeliveryError({ kind: 'fatal', reason: 'Unauthorized: the bot token was revoked' }, 'Unauthorized'));
+    await h.adapter.say({ user: OWNER }, 'anyone there?');
+    await expect(h.bridge.stopped).resolves.toContain('the bot token was revoked');
+    expect(h.bridge.health().state).toBe('failed');
+    const { readFileSync } = await import('node:fs');
+    expect(JSON.parse(readFileSync(`${h.rt.stateDir}/telegram.health.json`, 'utf8'))).toMatchObject({ state: 'failed', stopReason: expect.stringContaining('revoked') });
+    // The lock is released: a new bridge may start.
+    await h.start(new RecordingAdapter());
+  });
+
   it('refuses a second bridge on the same bot while the first runs', async () => {
     const h = await harness();
     await expect(h.start(new RecordingAdapter())).rejects.toThrow(/another tether telegram \(pid \d+\) is running for this bot/);

@@ -77,7 +77,11 @@ export class RuntimeUnavailableError extends TetherError {
 
 export interface RuntimeClientOptions {
   url: string;
-  token: string;
+  /**
+   * The bearer token, or a reader of it: a reader is asked again after a 401, so a client
+   * survives a runtime that regenerated its token file.
+   */
+  token: string | (() => string);
   /** Per-request timeout for the JSON routes (not the event stream). */
   timeoutMs?: number;
 }
@@ -116,18 +120,36 @@ export interface RuntimeClient {
   close(): Promise<void>;
 }
 
-/** TETHER_TOKEN when configured, else the runtime's token file in the state dir. */
-export function resolveRuntimeToken(config: { token: string | undefined; stateDir: string }): string {
-  return readRuntimeToken(config.stateDir, config.token);
+/**
+ * TETHER_TOKEN when configured, else a reader of the runtime's token file in the state dir
+ * (read now, so a missing file fails at start with its fix, and again after a 401).
+ */
+export function resolveRuntimeToken(config: { token: string | undefined; stateDir: string }): string | (() => string) {
+  if (config.token) return config.token;
+  readRuntimeToken(config.stateDir, undefined);
+  return () => readRuntimeToken(config.stateDir, undefined);
 }
 
 export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClient {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
-  const auth = { authorization: `Bearer ${options.token}` };
+  const readToken = typeof options.token === 'function' ? options.token : undefined;
+  const auth = { authorization: `Bearer ${typeof options.token === 'string' ? options.token : options.token()}` };
+  /** True when a fresh read gave a different token (worth one more try). */
+  const refreshToken = (): boolean => {
+    if (!readToken) return false;
+    try {
+      const next = `Bearer ${readToken()}`;
+      if (next === auth.authorization) return false;
+      auth.authorization = next;
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
-  async function call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  async function call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, retried = false): Promise<T> {
     let res: Dispatcher.ResponseData;
     try {
       res = await request(base + path, {
@@ -143,6 +165,7 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
     }
     const text = await res.body.text().catch(() => '');
     if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
+    if (res.statusCode === 401 && !retried && refreshToken()) return call(method, path, body, extraHeaders, true);
     throw toApiError(res.statusCode, text);
   }
 
@@ -164,7 +187,7 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
     getTurn: (threadId, turnId) => call('GET', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}`),
     cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, {}),
     decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { decision }),
-    followEvents: (o) => followEventStream(base, auth, dispatcher, o),
+    followEvents: (o) => followEventStream(base, auth, dispatcher, o, refreshToken),
     close: () => dispatcher.close(),
   };
 }
@@ -252,7 +275,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function followEventStream(base: string, auth: Record<string, string>, dispatcher: Dispatcher, o: FollowEventsOptions): Promise<void> {
+async function followEventStream(base: string, auth: Record<string, string>, dispatcher: Dispatcher, o: FollowEventsOptions, refreshToken: () => boolean): Promise<void> {
   let last = o.after;
   let failures = 0;
   const maxBackoff = o.maxBackoffMs ?? 10_000;
@@ -271,6 +294,7 @@ async function followEventStream(base: string, auth: Record<string, string>, dis
       });
       if (res.statusCode !== 200) {
         const text = await res.body.text().catch(() => '');
+        if (res.statusCode === 401) refreshToken();
         throw toApiError(res.statusCode, text);
       }
       connected = true;
@@ -296,7 +320,6 @@ async function followEventStream(base: string, auth: Record<string, string>, dis
       if (o.signal.aborted) break;
       const error = err instanceof RuntimeApiError ? err : new RuntimeUnavailableError(base, connectionCause(err));
       if (connected || failures === 0) o.onState?.('disconnected', error);
-      // A 401/403 will not fix itself quickly, but a restarted runtime with a new token file might.
       failures++;
       await pause(Math.min(maxBackoff, 200 * 2 ** Math.min(failures, 8)), o.signal);
     }

@@ -61,6 +61,19 @@ describe('createRuntimeClient', () => {
     await c.close();
   });
 
+  it('reads the token again after a 401, so a regenerated token file is picked up', async () => {
+    let current = 'old-token-0123456789';
+    const url = await listen((req, res) => {
+      const ok = req.headers.authorization === 'Bearer new-token-0123456789';
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { threads: [] } : { error: { code: 'unauthorized', message: 'bad token' } }));
+    });
+    const c = createRuntimeClient({ url, token: () => current });
+    await expect(c.listThreads()).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    current = 'new-token-0123456789';
+    await expect(c.listThreads()).resolves.toEqual([]);
+    await c.close();
+  });
+
   it('reconnects from the last event it handed out: none twice, none skipped', async () => {
     const afters: string[] = [];
     let connection = 0;

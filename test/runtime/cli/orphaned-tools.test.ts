@@ -14,10 +14,12 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
+/** Running, not a zombie: a killed process whose parent died may wait for a reaper that never comes. */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
@@ -75,7 +77,7 @@ describe('tool processes across a runtime crash', () => {
     expect(alive(sleeper)).toBe(true); // the crash alone leaves it running
 
     const second = await startRuntimeProcess(env, root);
-    await until(() => !alive(sleeper), 'the orphaned sleeper to be killed');
+    await until(() => !alive(sleeper), 'the orphaned sleeper to be killed', 20_000);
     const stream = await openEventStream(`${second.url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
     cleanups.push(() => stream.close());
     const interrupted = await stream.waitFor((e) => e.event === 'turn.interrupted');

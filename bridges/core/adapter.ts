@@ -44,6 +44,12 @@ export interface InboundMessage {
   messageId?: string;
   /** When the platform says the message was sent (ms since epoch). */
   sentAt: number;
+  /**
+   * Set when the message holds nothing the agent can read (a photo without caption, a sticker, a
+   * voice message…): what it was, as a phrase for a person ("a photo"); `text` is then empty. The
+   * core answers such a message once, saying why, and never relays it. A caption counts as text.
+   */
+  unsupported?: string;
 }
 
 /** A button press on an approval prompt. */

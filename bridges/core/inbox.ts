@@ -11,6 +11,11 @@ import { PAIR_REFUSED_TEXT } from './pairing.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
 
+/** The answer to a message the agent cannot read; `what` is the adapter's phrase ("a photo"). */
+export function unsupportedMessageText(what: string): string {
+  return `I can only read text for now (that was ${what}); send your request as text or add a caption.`;
+}
+
 export class Inbox {
   private readonly busy = new Set<string>();
 
@@ -33,6 +38,14 @@ export class Inbox {
     const handled = () => ctx.store.insertInbound({ ...base, status: 'handled' });
     switch (decision.kind) {
       case 'accept':
+        if (m.unsupported !== undefined) {
+          // Answered here, not by the poster: nothing to send the runtime, and no reason to wait for it.
+          if (!handled()) return;
+          if (m.conversation.kind === 'private') ctx.store.setUserRef(m.sender.id, m.conversation);
+          ctx.logger.info('message without text answered, not relayed', { conversation, kind: m.unsupported });
+          ctx.reply(m.conversation, unsupportedMessageText(m.unsupported));
+          return;
+        }
         if (!ctx.store.insertInbound({ ...base, status: 'pending' })) return;
         if (m.conversation.kind === 'private') ctx.store.setUserRef(m.sender.id, m.conversation);
         this.wake();

@@ -98,6 +98,39 @@ export function addressingOf(message: Pick<Message, 'text' | 'caption' | 'entiti
   return { addressed, text: stripped };
 }
 
+/**
+ * What a message without text or caption holds, as a phrase for a person; checked in order, since an
+ * animation also carries `document` and a venue `location`. Service messages (members joined, title
+ * changed, pinned…) are none of these and stay ignored.
+ */
+const CONTENT_KINDS: ReadonlyArray<readonly [keyof Message, string]> = [
+  ['photo', 'a photo'],
+  ['live_photo', 'a photo'],
+  ['sticker', 'a sticker'],
+  ['voice', 'a voice message'],
+  ['video_note', 'a video message'],
+  ['animation', 'a GIF'],
+  ['video', 'a video'],
+  ['audio', 'an audio file'],
+  ['document', 'a file'],
+  ['paid_media', 'paid media'],
+  ['venue', 'a venue'],
+  ['location', 'a location'],
+  ['contact', 'a contact'],
+  ['poll', 'a poll'],
+  ['checklist', 'a checklist'],
+  ['dice', 'a dice roll'],
+  ['game', 'a game'],
+  ['story', 'a story'],
+  ['invoice', 'an invoice'],
+  ['rich_message', 'a formatted message'],
+];
+
+/** The phrase for a message's non-text content, or undefined (a service message). */
+export function unsupportedContentOf(message: Partial<Message>): string | undefined {
+  return CONTENT_KINDS.find(([field]) => message[field] !== undefined)?.[1];
+}
+
 function interpretMessage(updateId: number, message: Message, bot: BotIdentity): TelegramInbound {
   const conversation = conversationOf(message.chat, message);
   if (!conversation) return { kind: 'ignored', reason: 'channel post' };
@@ -110,8 +143,10 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
   if (!message.from) return { kind: 'ignored', reason: 'no sender' };
   if (message.from.is_bot) return { kind: 'ignored', reason: 'sent by a bot' };
   const rawText = message.text ?? message.caption;
-  if (rawText === undefined) return { kind: 'ignored', reason: 'no text' };
-  const { addressed, text } = conversation.kind === 'private' ? { addressed: true, text: rawText.trim() } : addressingOf(message, bot);
+  const unsupported = rawText === undefined ? unsupportedContentOf(message) : undefined;
+  if (rawText === undefined && unsupported === undefined) return { kind: 'ignored', reason: 'no text' };
+  // Media without a caption is still addressed by a reply to the bot, so groups answer only what was meant for it.
+  const { addressed, text } = conversation.kind === 'private' ? { addressed: true, text: (rawText ?? '').trim() } : addressingOf(message, bot);
   return {
     kind: 'message',
     forum: message.chat.type === 'supergroup' && message.chat.is_forum === true,
@@ -123,6 +158,7 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
       addressed,
       messageId: String(message.message_id),
       sentAt: message.date * 1000,
+      ...(unsupported !== undefined ? { unsupported } : {}),
     },
   };
 }

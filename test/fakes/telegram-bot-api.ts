@@ -66,14 +66,26 @@ export interface FakeEntity {
   user?: FakeUser;
 }
 
+/** What a message holds besides text, as the Bot API puts it (file ids and sizes are the test's to make up). */
+export interface FakeMedia {
+  photo?: Array<{ file_id: string; file_unique_id: string; width: number; height: number }>;
+  sticker?: { file_id: string; file_unique_id: string; type: 'regular'; width: number; height: number; is_animated: boolean; is_video: boolean; emoji?: string };
+  voice?: { file_id: string; file_unique_id: string; duration: number };
+  document?: { file_id: string; file_unique_id: string; file_name?: string };
+  location?: { latitude: number; longitude: number };
+  caption?: string;
+}
+
 /** A message as the fake stores it (user or bot), after any edits. */
-export interface FakeMessage {
+export interface FakeMessage extends Omit<FakeMedia, 'caption'> {
   message_id: number;
   chat: FakeChat;
   from: FakeUser;
   date: number;
   text?: string;
   entities?: FakeEntity[];
+  caption?: string;
+  caption_entities?: FakeEntity[];
   /** Set only for real topics (never General), exactly as the Bot API does. */
   message_thread_id?: number;
   is_topic_message?: true;
@@ -403,6 +415,18 @@ export class FakeTelegram {
 
   /** A user writes `text` in `chat`; returns the stored message (its update is queued for the bot). */
   userSends(chat: number | FakeChat, text: string, options: UserSendOptions = {}): FakeMessage {
+    const entities = options.entities ?? detectEntities(text);
+    return this.userMessage(chat, { text, ...(entities.length > 0 ? { entities } : {}) }, options);
+  }
+
+  /** A user sends media (a photo, a sticker, a voice message…), with a caption or without; returns the stored message. */
+  userSendsMedia(chat: number | FakeChat, media: FakeMedia, options: UserSendOptions = {}): FakeMessage {
+    const { caption, ...content } = media;
+    const entities = caption === undefined ? [] : (options.entities ?? detectEntities(caption));
+    return this.userMessage(chat, { ...content, ...(caption !== undefined ? { caption } : {}), ...(entities.length > 0 ? { caption_entities: entities } : {}) }, options);
+  }
+
+  private userMessage(chat: number | FakeChat, content: Partial<FakeMessage>, options: UserSendOptions): FakeMessage {
     const chatId = typeof chat === 'number' ? chat : chat.id;
     let state = this.chats.get(chatId);
     if (!state) {
@@ -411,8 +435,7 @@ export class FakeTelegram {
     }
     const from = options.from ?? (state.chat.type === 'private' ? { id: chatId, first_name: state.chat.first_name ?? `User${chatId}` } : undefined);
     if (!from) throw new Error('fake: userSends in a group needs options.from');
-    const fields: Partial<FakeMessage> & { from: FakeUser } = { from, text, entities: options.entities ?? detectEntities(text) };
-    if (fields.entities?.length === 0) delete fields.entities;
+    const fields: Partial<FakeMessage> & { from: FakeUser } = { from, ...content };
     const topicId = options.thread !== undefined && options.thread !== GENERAL_TOPIC_ID ? options.thread : undefined;
     if (topicId !== undefined) {
       const topic = this.topic(chatId, topicId);

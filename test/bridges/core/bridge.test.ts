@@ -5,6 +5,7 @@ import { DeliveryError } from '../../../bridges/core/adapter.js';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
 import type { BridgeTiming } from '../../../bridges/core/context.js';
 import { mintPairCode } from '../../../bridges/core/enrolment.js';
+import { unsupportedMessageText } from '../../../bridges/core/inbox.js';
 import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
 import { loadBridgeConfig } from '../../../lib/config.js';
@@ -418,6 +419,40 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.say({ user: OWNER }, '   ');
     await h.adapter.waitForText(OWNER, 'Only text reaches the agent');
     expect(await h.threads()).toHaveLength(0);
+  });
+
+  it('answers a message without text once, saying why, and relays nothing of it', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    await h.adapter.say({ user: OWNER, unsupported: 'a photo' }, '', 'photo:1');
+    await h.adapter.say({ user: OWNER, unsupported: 'a photo' }, '', 'photo:1');
+    await h.adapter.waitForText(OWNER, 'that was a photo');
+    // A later text's reply shows the redelivered photo was processed and not answered again.
+    await h.adapter.say({ user: OWNER }, 'now in words');
+    await h.adapter.waitForText(OWNER, 'echo: now in words');
+    expect(h.adapter.textsTo(OWNER)).toEqual([unsupportedMessageText('a photo'), 'echo: now in words']);
+    const [thread] = await h.threads();
+    const turns = (await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns;
+    expect(turns.map((t: { input: string }) => t.input)).toEqual(['now in words']);
+  });
+
+  it('a stranger sending a sticker gets only the access answer, and unaddressed media in a group is ignored', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    await h.adapter.say({ user: '666', unsupported: 'a sticker' }, '');
+    const answer = await h.adapter.waitForText('666', /request code/);
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'chat', id: '-700', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    const group = { chat: '-700', kind: 'group' as const };
+    await h.adapter.say({ user: OWNER, ...group, addressed: false, unsupported: 'a voice message' }, '');
+    await h.adapter.say({ user: '666', ...group, unsupported: 'a photo' }, '');
+    await h.adapter.say({ user: OWNER, ...group, unsupported: 'a file' }, '');
+    await h.adapter.waitForText('-700', 'that was a file');
+    await h.adapter.say({ user: '666' }, 'anyone?');
+    await h.adapter.say({ user: OWNER }, 'marker');
+    await h.adapter.waitForText(OWNER, 'echo: marker');
+    expect(h.adapter.textsTo('666')).toEqual([answer.text]);
+    expect(h.adapter.textsTo('-700')).toEqual([unsupportedMessageText('a file')]);
+    expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual([OWNER]);
   });
 
   it('stops itself with the reason when the platform refuses the bridge for good', async () => {

@@ -75,7 +75,7 @@ export class RecordingAdapter implements ChatAdapter {
   // ---------- the person's side
 
   /** Delivers a message as the platform would; resolves when the bridge has committed it. */
-  async say(from: { user: string; chat?: string; kind?: 'private' | 'group'; topic?: string; addressed?: boolean; name?: string }, text: string, dedupeKey?: string): Promise<InboundMessage> {
+  async say(from: { user: string; chat?: string; kind?: 'private' | 'group'; topic?: string; addressed?: boolean; name?: string; unsupported?: string }, text: string, dedupeKey?: string): Promise<InboundMessage> {
     if (!this.handlers) throw new Error('adapter not started');
     const m: InboundMessage = {
       dedupeKey: dedupeKey ?? `test:${this.updateId++}`,
@@ -84,6 +84,7 @@ export class RecordingAdapter implements ChatAdapter {
       text,
       addressed: from.addressed ?? true,
       sentAt: Date.now(),
+      ...(from.unsupported !== undefined ? { unsupported: from.unsupported } : {}),
     };
     await this.handlers.onMessage(m);
     return m;

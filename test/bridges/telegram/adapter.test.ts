@@ -142,6 +142,31 @@ describe('receiving', () => {
     ]);
   });
 
+  it('hands media without a caption over as unsupported, naming what it was; a caption is text; service messages stay out', async () => {
+    fake.createGroup(-77, 'Team');
+    await startAdapter();
+    const file = { file_id: 'f1', file_unique_id: 'u1' };
+    fake.userSendsMedia(alice.id, { photo: [{ ...file, width: 90, height: 90 }] }, { from: alice });
+    fake.userSendsMedia(alice.id, { sticker: { ...file, type: 'regular', width: 512, height: 512, is_animated: false, is_video: false, emoji: '👍' } }, { from: alice });
+    fake.userSendsMedia(alice.id, { voice: { ...file, duration: 3 } }, { from: alice });
+    fake.userSendsMedia(alice.id, { document: { ...file, file_name: 'notes.pdf' } }, { from: alice });
+    fake.userSendsMedia(alice.id, { location: { latitude: 52.5, longitude: 13.4 } }, { from: alice });
+    fake.userSendsMedia(alice.id, { photo: [{ ...file, width: 90, height: 90 }], caption: ' what is this? ' }, { from: alice });
+    fake.injectUpdate({ message: { message_id: 900, chat: { id: -77, type: 'group', title: 'Team' }, from: alice, date: Math.floor(Date.now() / 1000), new_chat_title: 'Team 2' } });
+    fake.userSends(alice.id, 'marker', { from: alice });
+    await fake.waitFor(() => messages.some((m) => m.text === 'marker'));
+    expect(messages.map((m) => [m.text, m.unsupported])).toEqual([
+      ['', 'a photo'],
+      ['', 'a sticker'],
+      ['', 'a voice message'],
+      ['', 'a file'],
+      ['', 'a location'],
+      ['what is this?', undefined],
+      ['marker', undefined],
+    ]);
+    expect(messages.every((m) => m.addressed && m.conversation.kind === 'private')).toBe(true);
+  });
+
   it('reports a group upgrade once as a moved conversation', async () => {
     fake.createGroup(-555, 'Team');
     await startAdapter();
@@ -184,6 +209,21 @@ describe('group gating', () => {
       ['human says', false],
       ['answering the bot', true],
       ['answering bob', false],
+    ]);
+  });
+
+  it('media in a group is addressed only as a reply to the bot or with a caption mentioning it', async () => {
+    await startAdapter();
+    const sent = await adapter.send(to(GROUP, 'group'), 'I am the bot', 'k1');
+    const photo = [{ file_id: 'f1', file_unique_id: 'u1', width: 90, height: 90 }];
+    fake.userSendsMedia(GROUP, { photo }, { from: alice });
+    fake.userSendsMedia(GROUP, { photo }, { from: alice, replyTo: Number(sent.messageId) });
+    fake.userSendsMedia(GROUP, { photo, caption: '@tether_test_bot describe it' }, { from: alice });
+    await fake.waitFor(() => messages.length === 3);
+    expect(messages.map((m) => [m.text, m.unsupported, m.addressed])).toEqual([
+      ['', 'a photo', false],
+      ['', 'a photo', true],
+      ['describe it', undefined, true],
     ]);
   });
 

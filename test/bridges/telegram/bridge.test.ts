@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
 import type { BridgeTiming } from '../../../bridges/core/context.js';
+import { unsupportedMessageText } from '../../../bridges/core/inbox.js';
 import { createTelegramAdapter, type TelegramAdapter } from '../../../bridges/telegram/adapter.js';
 import { loadTelegramConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
@@ -172,6 +173,25 @@ describe('telegram bridge end to end', () => {
     s.fake.userSends(alice.id, 'again', { from: alice });
     await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: again'), 20_000);
     expect(texts(s.fake, alice.id)).toHaveLength(2);
+  });
+
+  it('a photo without a caption is answered once with why; with a caption, the caption is the turn', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(GROUP)] });
+    const photo = [{ file_id: 'f1', file_unique_id: 'u1', width: 90, height: 90 }];
+    s.fake.userSendsMedia(alice.id, { photo }, { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).length === 1, 15_000, 'the answer to the photo');
+    s.fake.userSendsMedia(alice.id, { photo, caption: 'what is in it?' }, { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: what is in it?'), 15_000, 'the reply to the caption');
+    expect(texts(s.fake, alice.id)).toEqual([unsupportedMessageText('a photo'), 'echo: what is in it?']);
+    // In a group, a voice message nobody addressed to the bot is not answered at all.
+    s.fake.createGroup(GROUP, 'Team');
+    s.fake.userSendsMedia(GROUP, { voice: { file_id: 'v1', file_unique_id: 'uv1', duration: 2 } }, { from: alice });
+    s.fake.userSends(GROUP, '@tether_test_bot marker', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, GROUP).includes('echo: marker'), 15_000);
+    expect(texts(s.fake, GROUP)).toEqual(['echo: marker']);
+    const [thread] = (await s.threads()).filter((t) => t.metadata.conversation === String(alice.id));
+    const turns: { input: string }[] = (await s.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns;
+    expect(turns.map((t) => t.input)).toEqual(['what is in it?']);
   });
 
   it('in a group only messages for the bot become turns', async () => {

@@ -60,7 +60,7 @@ export function parseNewThread(body: unknown): NewThread {
 }
 
 export function parseThreadChanges(body: unknown): ThreadChanges {
-  const o = objectBody(body, ['title', 'model', 'approval', 'archived']);
+  const o = objectBody(body, ['title', 'model', 'approval', 'archived', 'metadata']);
   const changes: ThreadChanges = {};
   const title = optionalString(o, 'title', 200, false);
   if (title !== undefined) changes.title = title;
@@ -75,6 +75,8 @@ export function parseThreadChanges(body: unknown): ThreadChanges {
     if (typeof o.archived !== 'boolean') throw badField('archived', 'true or false');
     changes.archived = o.archived;
   }
+  // The whole map is replaced (a conversation that moved has a new key): `{}` clears it.
+  if (o.metadata !== undefined) changes.metadata = parseMetadata(o.metadata);
   return changes;
 }
 

@@ -75,6 +75,8 @@ export interface ThreadChanges {
   model?: string | null;
   approval?: ApprovalMode | null;
   archived?: boolean;
+  /** Replaces the thread's metadata as a whole (and its lookup rows). */
+  metadata?: Record<string, string>;
 }
 
 /** A write failed because the disk is full or the state dir went read-only; nothing was committed. */
@@ -274,9 +276,18 @@ export class RuntimeStore {
         sets.push('archived = ?');
         values.push(changes.archived ? 1 : 0);
       }
+      if (changes.metadata !== undefined) {
+        sets.push('metadata = ?');
+        values.push(JSON.stringify(changes.metadata));
+      }
       sets.push('updated_at = ?');
       values.push(nowIso(), id);
       this.db.prepare(`UPDATE threads SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+      if (changes.metadata !== undefined) {
+        this.db.prepare('DELETE FROM thread_metadata WHERE thread_id = ?').run(id);
+        const insertMeta = this.db.prepare('INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?)');
+        for (const [k, v] of Object.entries(changes.metadata)) insertMeta.run(id, k, v);
+      }
       return this.emitThread('thread.updated', id);
     });
   }

@@ -157,6 +157,50 @@ describe('threads', () => {
     expect(reset.body).toMatchObject({ title: 'new', model: 'fake', approval: 'ask' });
     stream.close();
   });
+
+  it('PATCH metadata replaces it whole: found by the new values, not the old, announced in thread.updated, and kept across a restart', async () => {
+    const t = await rt.newThread({ metadata: { platform: 'telegram', conversation: '-4242', chat_kind: 'group', extra: 'old' } });
+    const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    const moved = await rt.api('PATCH', `/v1/threads/${t.id}`, { metadata: { platform: 'telegram', conversation: '-1004242', chat_kind: 'group' } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.metadata).toEqual({ platform: 'telegram', conversation: '-1004242', chat_kind: 'group' });
+    const ev = await stream.waitFor((e) => e.event === 'thread.updated');
+    expect(ev.data.thread.metadata).toEqual(moved.body.metadata);
+    stream.close();
+    const ids = async (q: string) => (await rt.api('GET', `/v1/threads?${q}`)).body.threads.map((x: { id: string }) => x.id);
+    expect(await ids('metadata.platform=telegram&metadata.conversation=-1004242')).toEqual([t.id]);
+    expect(await ids('metadata.platform=telegram&metadata.conversation=-4242')).toEqual([]);
+    expect(await ids('metadata.extra=old')).toEqual([]);
+    // Other fields alone leave metadata as it is.
+    expect((await rt.api('PATCH', `/v1/threads/${t.id}`, { title: 'renamed' })).body.metadata).toEqual(moved.body.metadata);
+    await rt.restart();
+    expect((await rt.api('GET', `/v1/threads/${t.id}`)).body.metadata).toEqual(moved.body.metadata);
+    expect(await ids('metadata.conversation=-1004242')).toEqual([t.id]);
+    const cleared = await rt.api('PATCH', `/v1/threads/${t.id}`, { metadata: {} });
+    expect(cleared.body.metadata).toEqual({});
+    expect(await ids('metadata.conversation=-1004242')).toEqual([]);
+  });
+
+  it('PATCH refuses metadata it would refuse at creation, and changes nothing then', async () => {
+    const t = await rt.newThread({ metadata: { platform: 'telegram', conversation: 'keep' } });
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /field metadata/],
+      [['a'], /field metadata/],
+      ['platform=telegram', /field metadata/],
+      [{ conversation: 42 }, /field metadata\.conversation/],
+      [{ conversation: null }, /field metadata\.conversation/],
+      [{ '': 'x' }, /keys of 1 to 100/],
+      [{ ['k'.repeat(101)]: 'x' }, /keys of 1 to 100/],
+      [{ v: 'x'.repeat(1001) }, /at most 1000/],
+      [Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, 'v'])), /at most 32 keys/],
+    ];
+    for (const [metadata, message] of cases) {
+      const res = await rt.api('PATCH', `/v1/threads/${t.id}`, { title: 'not this', metadata });
+      expect(res.status, JSON.stringify(metadata).slice(0, 80)).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+    }
+    expect((await rt.api('GET', `/v1/threads/${t.id}`)).body).toMatchObject({ title: '', metadata: { platform: 'telegram', conversation: 'keep' } });
+  });
 });
 
 describe('metrics', () => {

@@ -103,7 +103,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
 
   const threads = new ThreadDirectory(ctx);
   const inbox = new Inbox(ctx, threads);
-  const delivery = new Delivery(ctx);
+  const delivery = new Delivery(ctx, threads);
 
   async function stop(reason?: string): Promise<void> {
     if (stopping) return stopping;
@@ -161,6 +161,8 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
       onConversationMoved: async (from, to) => {
         openStore.moveConversation(conversationKey(from), conversationKey(to), to, now());
         logger.info('conversation moved', { from: conversationKey(from), to: conversationKey(to) });
+        // Not awaited: the platform's update is confirmed now, the runtime may be away (healed on the next message).
+        void threads.syncMoved(to);
         delivery.wake();
       },
     });

@@ -6,7 +6,7 @@ import { chunkLimit, chunkText } from './chunker.js';
 import { sleep, type BridgeContext } from './context.js';
 import { createPacingState, holdConversation, reserveSlot, tryReserveNow } from './pacing.js';
 import type { NewOutbound, OutboundRow } from './store.js';
-import { refFromMetadata } from './threads.js';
+import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
 /** Events older than this are history (a replay after a restart): no typing, no progress lines for them. */
 const LIVE_EVENT_MS = 60_000;
@@ -64,7 +64,10 @@ export class Delivery {
   private following: Promise<void> | undefined;
   private relaySince = 0;
 
-  constructor(private readonly ctx: BridgeContext) {}
+  constructor(
+    private readonly ctx: BridgeContext,
+    private readonly threads: ThreadDirectory,
+  ) {}
 
   start(): void {
     const { ctx } = this;
@@ -297,10 +300,7 @@ export class Delivery {
             const to = conversationKey(f.to);
             ctx.logger.info('conversation moved; resending there', { from: conversation, to });
             ctx.store.moveConversation(conversation, to, f.to, ctx.now());
-            const threadId = ctx.store.conversation(to)?.threadId;
-            if (threadId) {
-              ctx.client.patchThread(threadId, { metadata: { platform: f.to.platform, conversation: to, chat_kind: f.to.kind } }).catch((err: unknown) => ctx.logger.debug('thread metadata not updated after a move', { error: err }));
-            }
+            void this.threads.syncMoved(f.to);
             this.wake();
             return;
           }

@@ -35,7 +35,7 @@ export class ThreadDirectory {
     if (known) {
       try {
         const t = await client.getThread(known);
-        if (!t.archived) return this.adopt(ref, t);
+        if (!t.archived) return this.adopt(ref, await this.withCurrentMetadata(ref, t));
       } catch (err) {
         if (!(err instanceof RuntimeApiError && err.status === 404)) throw err;
       }
@@ -71,6 +71,33 @@ export class ThreadDirectory {
 
   forget(threadId: string): void {
     this.verified.delete(threadId);
+  }
+
+  /**
+   * The platform moved the conversation (its store rows already name `ref`): make its thread's
+   * metadata say so, so a lookup by metadata (a fresh bridge store, another client) finds it.
+   * Best effort and not awaited by callers; if the runtime is away, the conversation's next message
+   * verifies the thread again (it is no longer marked verified) and fixes the metadata then.
+   */
+  async syncMoved(ref: ConversationRef): Promise<void> {
+    const threadId = this.current(ref);
+    if (!threadId) return;
+    this.verified.delete(threadId);
+    try {
+      await this.withCurrentMetadata(ref, await this.ctx.client.getThread(threadId));
+    } catch (err) {
+      this.ctx.logger.info('thread metadata not updated after a move yet; retried with the next message', { conversation: conversationKey(ref), thread: threadId, error: err });
+    }
+  }
+
+  /** The thread, its metadata first patched to name `ref` when it names another conversation (keys of others kept). */
+  private async withCurrentMetadata(ref: ConversationRef, t: Thread): Promise<Thread> {
+    const wanted = threadMetadata(ref);
+    const metadata = t.metadata ?? {};
+    if (Object.entries(wanted).every(([k, v]) => metadata[k] === v)) return t;
+    const patched = await this.ctx.client.patchThread(t.id, { metadata: { ...metadata, ...wanted } });
+    this.ctx.logger.info('thread metadata updated to the moved conversation', { thread: t.id, from: metadata.conversation, to: wanted.conversation });
+    return patched;
   }
 
   private adopt(ref: ConversationRef, t: Thread): Thread {

@@ -376,7 +376,46 @@ describe('bridge core against the real runtime', () => {
     expect(moved.to.kind).toBe('group');
     await h.adapter.say({ user: OWNER, chat: '-100500', kind: 'group' }, 'after the move');
     await h.adapter.waitForText('-100500', 'echo: after the move');
-    expect(await h.threads()).toHaveLength(1);
+    const threads = await h.threads();
+    expect(threads).toHaveLength(1);
+    // The runtime's metadata follows the move, so a lookup by the new id finds the same thread.
+    const found = (await h.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-100500')).body.threads;
+    expect(found.map((t: { id: string }) => t.id)).toEqual([threads[0]!.id]);
+    expect(found[0].metadata).toEqual({ platform: 'telegram', conversation: '-100500', chat_kind: 'group' });
+    expect((await h.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-500')).body.threads).toEqual([]);
+  });
+
+  it('a move the platform announces updates the thread metadata, and a move while the runtime is away is fixed by the next message', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    for (const id of ['-600', '-601']) store.allow({ kind: 'chat', id, role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    const ref = (chatId: string) => ({ platform: 'telegram' as const, chatId, kind: 'group' as const });
+    const byConversation = async (c: string) => (await h.rt.api('GET', `/v1/threads?metadata.platform=telegram&metadata.conversation=${c}`)).body.threads.map((t: { id: string }) => t.id);
+    for (const chat of ['-600', '-601']) {
+      await h.adapter.say({ user: OWNER, chat, kind: 'group' }, `hello ${chat}`);
+      await h.adapter.waitForText(chat, `echo: hello ${chat}`);
+    }
+    const [first] = await byConversation('-600');
+    const [second] = await byConversation('-601');
+
+    const stream = await h.rt.events('/v1/events?after=0');
+    await h.adapter.move(ref('-600'), ref('-100600'));
+    await stream.waitFor((e) => e.event === 'thread.updated' && e.data.thread.metadata.conversation === '-100600');
+    stream.close();
+    expect(await byConversation('-100600')).toEqual([first]);
+    expect(await byConversation('-600')).toEqual([]);
+
+    await h.rt.stopRuntime();
+    await h.adapter.move(ref('-601'), ref('-100601'));
+    await h.adapter.say({ user: OWNER, chat: '-100601', kind: 'group' }, 'after the move');
+    await h.adapter.waitForText('-100601', 'queued');
+    expect(h.logs.some((l) => l.includes('thread metadata not updated after a move yet'))).toBe(true);
+    await h.rt.restart();
+    await h.adapter.waitForText('-100601', 'echo: after the move');
+    expect(await byConversation('-100601')).toEqual([second]);
+    expect(await byConversation('-601')).toEqual([]);
+    expect((await h.threads()).length).toBe(2);
   });
 
   it('on its first start, does not replay turns the runtime finished before', async () => {

@@ -90,6 +90,12 @@ export class RecordingAdapter implements ChatAdapter {
     return m;
   }
 
+  /** The platform moved a conversation (Telegram's group → supergroup upgrade); resolves when the bridge took it in. */
+  async move(from: ConversationRef, to: ConversationRef): Promise<void> {
+    if (!this.handlers?.onConversationMoved) throw new Error('adapter not started, or the bridge takes no moves');
+    await this.handlers.onConversationMoved(from, to);
+  }
+
   /** Presses an approval button; resolves with the answer the presser saw. */
   async press(from: { user: string; chat?: string; kind?: 'private' | 'group' }, approvalId: string, decision: 'approve' | 'deny'): Promise<string> {
     if (!this.handlers) throw new Error('adapter not started');

@@ -224,6 +224,14 @@ describe('telegram bridge end to end', () => {
     await s.fake.waitFor(() => texts(s.fake, -1004242).length === 1, 15_000, 'the reply in the supergroup');
     expect(texts(s.fake, -1004242)).toEqual(['moved along']);
     expect(texts(s.fake, GROUP)).toEqual([]);
+    // The runtime thread now names the supergroup, so a lookup by the new id finds it.
+    const stream = await s.rt.events('/v1/events?after=0');
+    await stream.waitFor((e) => e.event === 'thread.updated' && e.data.thread.metadata.conversation === '-1004242', 10_000);
+    stream.close();
+    const found = (await s.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-1004242')).body.threads;
+    expect(found).toHaveLength(1);
+    expect(found[0].metadata).toEqual({ platform: 'telegram', conversation: '-1004242', chat_kind: 'group' });
+    expect((await s.threads()).map((t) => t.id)).toEqual([found[0].id]);
   });
 
   it('approval buttons work in their conversation only, and once', async () => {

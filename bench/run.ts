@@ -1,5 +1,6 @@
 // The benchmark driver: runs each figure's script in its own process, in sequence, then prints one summary table.
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { describeGoal, formatValue, goalMet, RESULT_PREFIX, type Figure } from './support/figures.js';
 import { assertCompiled, REPO_ROOT } from './support/processes.js';
@@ -48,7 +49,13 @@ function table(rows: string[][]): string {
 
 async function main(): Promise<number> {
   assertCompiled();
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const jsonAt = args.indexOf('--json');
+  const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+  if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
+  const only = jsonAt >= 0 ? args.filter((_, i) => i !== jsonAt && i !== jsonAt + 1) : args;
+  const unknown = only.filter((a) => !(SCRIPTS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${SCRIPTS.join(', ')}`);
   const chosen = only.length > 0 ? SCRIPTS.filter((s) => only.includes(s)) : [...SCRIPTS];
   process.stdout.write(`Tether benchmarks on ${machine()}\n\n`);
   const results: ScriptResult[] = [];
@@ -61,12 +68,19 @@ async function main(): Promise<number> {
     if (!r.ok) rows.push([`${r.script} FAILED (see above)`, '', '', '']);
     for (const f of r.figures) {
       const met = goalMet(f);
-      rows.push([f.name, `${formatValue(f.value)} ${f.unit}`, describeGoal(f.goal, f.unit), met === undefined ? '' : met ? 'yes' : 'NO']);
+      rows.push([f.name, `${formatValue(f.value)}${f.unit ? ` ${f.unit}` : ''}`, describeGoal(f.goal, f.unit), met === undefined ? '' : met ? 'yes' : 'NO']);
     }
   }
   process.stdout.write(`\nSummary (${results.reduce((s, r) => s + r.seconds, 0).toFixed(0)} s):\n${table(rows)}\n`);
-  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify({ machine: machine(), results })}\n`);
+  // The whole run as JSON, for keeping or comparing: `npm run bench -- --json results.json`.
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), machine: machine(), results }, null, 2) + '\n');
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-main().then((code) => (process.exitCode = code));
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -44,11 +44,11 @@ export function goalMet(f: Figure): boolean | undefined {
 
 export function describeGoal(g: Goal | undefined, unit: string): string {
   if (!g) return '—';
-  return `${g.kind === 'below' ? '<' : '≥'} ${g.value} ${unit}`;
+  return `${g.kind === 'below' ? '<' : '≥'} ${g.value}${unit ? ` ${unit}` : ''}`;
 }
 
 export function formatValue(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
+  if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);
   if (Math.abs(value) >= 100) return value.toFixed(0);
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return value.toFixed(2);
@@ -57,7 +57,7 @@ export function formatValue(value: number): string {
 export function formatFigure(f: Figure): string {
   const met = goalMet(f);
   const verdict = met === undefined ? '' : met ? '  met' : '  NOT met';
-  return `  ${f.name}: ${formatValue(f.value)} ${f.unit} (goal ${describeGoal(f.goal, f.unit)})${verdict}${f.detail ? `  [${f.detail}]` : ''}`;
+  return `  ${f.name}: ${formatValue(f.value)}${f.unit ? ` ${f.unit}` : ''} (goal ${describeGoal(f.goal, f.unit)})${verdict}${f.detail ? `  [${f.detail}]` : ''}`;
 }
 
 /** Prints the figures for a person, then one machine-readable line. */

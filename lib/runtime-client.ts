@@ -78,8 +78,10 @@ export class RuntimeUnavailableError extends TetherError {
 export interface RuntimeClientOptions {
   url: string;
   /**
-   * The bearer token, or a reader of it: a reader is asked again after a 401, so a client
-   * survives a runtime that regenerated its token file.
+   * The bearer token, or a reader of it. A reader is asked when the first request needs the token
+   * and again after a 401, so a client survives a runtime that regenerated its token file, and one
+   * started before the runtime ever wrote it: while the reader throws, every call fails as
+   * RuntimeUnavailableError (callers already retry that) and the next call asks again.
    */
   token: string | (() => string);
   /** Per-request timeout for the JSON routes (not the event stream). */
@@ -121,35 +123,58 @@ export interface RuntimeClient {
 }
 
 /**
- * TETHER_TOKEN when configured, else a reader of the runtime's token file in the state dir
- * (read now, so a missing file fails at start with its fix, and again after a 401).
+ * TETHER_TOKEN when configured, else a reader of the runtime's token file in the state dir. The
+ * file is not required yet: a bridge may start before the runtime has written it (see
+ * RuntimeClientOptions.token).
  */
 export function resolveRuntimeToken(config: { token: string | undefined; stateDir: string }): string | (() => string) {
   if (config.token) return config.token;
-  readRuntimeToken(config.stateDir, undefined);
   return () => readRuntimeToken(config.stateDir, undefined);
+}
+
+/** The Authorization header, read lazily from a token reader; see RuntimeClientOptions.token. */
+interface BearerSource {
+  /** The header; throws RuntimeUnavailableError while there is no token to read yet. */
+  header(): { authorization: string };
+  /** True when a fresh read gave a different token (worth one more try). */
+  refresh(): boolean;
+}
+
+function bearerSource(base: string, token: string | (() => string)): BearerSource {
+  let current = typeof token === 'string' ? token : undefined;
+  const read = (): string | undefined => {
+    if (typeof token === 'string') return token;
+    try {
+      // A file the runtime has created but not yet filled counts as not there.
+      return token().trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    header() {
+      current ??= read();
+      if (current === undefined) throw new RuntimeUnavailableError(base, 'its token is not there yet: TETHER_TOKEN is unset and the runtime has not written runtime.token');
+      return { authorization: `Bearer ${current}` };
+    },
+    refresh() {
+      const next = read();
+      if (next === undefined || next === current) return false;
+      current = next;
+      return true;
+    },
+  };
 }
 
 export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClient {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
-  const readToken = typeof options.token === 'function' ? options.token : undefined;
-  const auth = { authorization: `Bearer ${typeof options.token === 'string' ? options.token : options.token()}` };
-  /** True when a fresh read gave a different token (worth one more try). */
-  const refreshToken = (): boolean => {
-    if (!readToken) return false;
-    try {
-      const next = `Bearer ${readToken()}`;
-      if (next === auth.authorization) return false;
-      auth.authorization = next;
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const bearer = bearerSource(base, options.token);
 
   async function call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, retried = false): Promise<T> {
+    // /health needs no token, so it answers even before the runtime's token file can be read.
+    const auth = path === '/health' ? {} : bearer.header();
     let res: Dispatcher.ResponseData;
     try {
       res = await request(base + path, {
@@ -165,7 +190,7 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
     }
     const text = await res.body.text().catch(() => '');
     if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
-    if (res.statusCode === 401 && !retried && refreshToken()) return call(method, path, body, extraHeaders, true);
+    if (res.statusCode === 401 && !retried && bearer.refresh()) return call(method, path, body, extraHeaders, true);
     throw toApiError(res.statusCode, text);
   }
 
@@ -187,7 +212,7 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
     getTurn: (threadId, turnId) => call('GET', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}`),
     cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, {}),
     decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { decision }),
-    followEvents: (o) => followEventStream(base, auth, dispatcher, o, refreshToken),
+    followEvents: (o) => followEventStream(base, bearer, dispatcher, o),
     close: () => dispatcher.close(),
   };
 }
@@ -275,7 +300,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function followEventStream(base: string, auth: Record<string, string>, dispatcher: Dispatcher, o: FollowEventsOptions, refreshToken: () => boolean): Promise<void> {
+async function followEventStream(base: string, bearer: BearerSource, dispatcher: Dispatcher, o: FollowEventsOptions): Promise<void> {
   let last = o.after;
   let failures = 0;
   const maxBackoff = o.maxBackoffMs ?? 10_000;
@@ -287,14 +312,14 @@ async function followEventStream(base: string, auth: Record<string, string>, dis
         method: 'GET',
         dispatcher,
         signal: o.signal,
-        headers: { ...auth, accept: 'text/event-stream', 'last-event-id': String(last) },
+        headers: { ...bearer.header(), accept: 'text/event-stream', 'last-event-id': String(last) },
         headersTimeout: 15_000,
         // The runtime sends a comment at least every 15 s; silence for much longer means a dead socket.
         bodyTimeout: 45_000,
       });
       if (res.statusCode !== 200) {
         const text = await res.body.text().catch(() => '');
-        if (res.statusCode === 401) refreshToken();
+        if (res.statusCode === 401) bearer.refresh();
         throw toApiError(res.statusCode, text);
       }
       connected = true;
@@ -318,7 +343,7 @@ async function followEventStream(base: string, auth: Record<string, string>, dis
       throw new Error('the event stream ended');
     } catch (err) {
       if (o.signal.aborted) break;
-      const error = err instanceof RuntimeApiError ? err : new RuntimeUnavailableError(base, connectionCause(err));
+      const error = err instanceof RuntimeApiError || err instanceof RuntimeUnavailableError ? err : new RuntimeUnavailableError(base, connectionCause(err));
       if (connected || failures === 0) o.onState?.('disconnected', error);
       failures++;
       await pause(Math.min(maxBackoff, 200 * 2 ** Math.min(failures, 8)), o.signal);

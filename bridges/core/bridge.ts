@@ -1,9 +1,11 @@
 // runBridge: composes lock, store, access, inbox, delivery and health around one platform's ChatAdapter.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BridgeConfig } from '../../lib/config.js';
 import { describeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { createRuntimeClient, resolveRuntimeToken, type RuntimeClient } from '../../lib/runtime-client.js';
-import { ensureStateDir } from '../../lib/token.js';
+import { TOKEN_FILE, ensureStateDir } from '../../lib/token.js';
 import type { ChatAdapter, ConversationRef } from './adapter.js';
 import { conversationKey } from './adapter.js';
 import type { Role } from './access.js';
@@ -60,6 +62,11 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   }
   const openStore = store;
   const runtime = client;
+  const tokenFile = join(config.stateDir, TOKEN_FILE);
+  if (!options.client && !config.token && !existsSync(tokenFile)) {
+    // systemd starts units in any order: on a first boot the runtime may not have written it yet.
+    logger.warn(`the runtime's token is not there yet (${tokenFile}); messages are received and kept, and sent once the runtime has started and written it (or set TETHER_TOKEN to the runtime's token)`, { tokenFile, runtime: config.runtimeUrl });
+  }
   const abort = new AbortController();
   const health = new HealthReporter(healthFile(config.stateDir, platform), platform, logger);
   const allowlist = new Set(options.allowlist);

@@ -74,6 +74,62 @@ describe('createRuntimeClient', () => {
     await c.close();
   });
 
+  it('made before the runtime wrote its token: calls fail as unavailable (health works), the follower waits, and both go on once the token is there', async () => {
+    const seen: string[] = [];
+    const url = await listen((req, res) => {
+      seen.push(`${req.url} ${req.headers.authorization ?? '-'}`);
+      if (req.url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","version":"t"}');
+      if (req.url!.startsWith('/v1/events')) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.write(ev(1));
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"threads":[]}');
+    });
+    let file: string | undefined;
+    const c = createRuntimeClient({
+      url,
+      token: () => {
+        if (file === undefined) throw new Error('no runtime token: runtime.token does not exist');
+        return file;
+      },
+    });
+    await expect(c.health()).resolves.toMatchObject({ status: 'ok' });
+    const early = await c.listThreads().catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(RuntimeUnavailableError);
+    expect((early as Error).message).toMatch(/token is not there yet/);
+    // Created but not yet written: still not a token.
+    file = '\n';
+    await expect(c.listThreads()).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    const states: string[] = [];
+    let refused!: () => void;
+    const firstRefusal = new Promise<void>((r) => (refused = r));
+    const ac = new AbortController();
+    const got: number[] = [];
+    const following = c.followEvents({
+      after: 0,
+      signal: ac.signal,
+      maxBackoffMs: 30,
+      onState: (state, error) => {
+        states.push(`${state}${error ? `: ${error.message}` : ''}`);
+        refused();
+      },
+      onEvent: (e) => {
+        got.push(e.seq);
+        ac.abort();
+      },
+    });
+    await firstRefusal;
+    file = 'fresh-token-0123456789\n';
+    await following;
+    expect(got).toEqual([1]);
+    expect(states[0]).toMatch(/^disconnected: .*token is not there yet/);
+    expect(states).toContain('connected');
+    await expect(c.listThreads()).resolves.toEqual([]);
+    // Nothing went out without the token, except /health.
+    expect(seen.filter((l) => !l.startsWith('/health'))).toEqual(['/v1/events?after=0 Bearer fresh-token-0123456789', '/v1/threads Bearer fresh-token-0123456789']);
+    await c.close();
+  });
+
   it('reconnects from the last event it handed out: none twice, none skipped', async () => {
     const afters: string[] = [];
     let connection = 0;

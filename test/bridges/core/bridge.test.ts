@@ -506,6 +506,35 @@ describe('bridge core against the real runtime', () => {
     await h.start(new RecordingAdapter());
   });
 
+  it('starts before the runtime ever wrote its token, keeps messages, and relays them in order once the runtime starts', async () => {
+    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const stateDir = mkdtempSync(`${tmpdir()}/tether-first-boot-`);
+    cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const port = await freePort();
+    const logs: string[] = [];
+    const logger = createLogger('bridge', { level: 'debug', write: (l) => logs.push(l) });
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: stateDir, TETHER_RUNTIME_URL: `http://127.0.0.1:${port}`, TETHER_PROGRESS: 'off' });
+    const adapter = new RecordingAdapter();
+    const bridge = await runBridge(adapter, { config, allowlist: [OWNER], logger, identity: 'first-boot', timing: FAST });
+    cleanups.push(() => bridge.stop());
+    const warnings = logs.filter((l) => l.includes("the runtime's token is not there yet"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', tokenFile: `${stateDir}/runtime.token` });
+    expect(existsSync(`${stateDir}/runtime.token`)).toBe(false);
+
+    await adapter.say({ user: OWNER }, 'first before the runtime');
+    await adapter.say({ user: OWNER }, 'second before the runtime');
+    await adapter.waitForText(OWNER, 'queued');
+    const rt = await startTestRuntime({ TETHER_PORT: String(port), TETHER_STATE_DIR: stateDir });
+    cleanups.push(() => rt.stop());
+    await adapter.waitForText(OWNER, 'echo: second before the runtime');
+    expect(adapter.textsTo(OWNER)).toEqual(['The agent is restarting; your message is queued and will be sent when it is back.', 'echo: first before the runtime', 'echo: second before the runtime']);
+    expect(logs.filter((l) => l.includes("the runtime's token is not there yet"))).toHaveLength(1);
+    await adapter.say({ user: OWNER }, 'and after');
+    await adapter.waitForText(OWNER, 'echo: and after');
+  });
+
   it('refuses a second bridge on the same bot while the first runs', async () => {
     const h = await harness();
     await expect(h.start(new RecordingAdapter())).rejects.toThrow(/another tether telegram \(pid \d+\) is running for this bot/);

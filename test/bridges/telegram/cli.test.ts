@@ -1,7 +1,8 @@
 // `tether telegram` as a process: bad tokens in one line, pairing from a phone, kill -9 mid-turn, clean SIGTERM.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
@@ -167,6 +168,35 @@ describe('tether telegram', () => {
     expect(await exited(bridge)).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['tether telegram: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather (/mybots → API Token) into telegram.env']);
     expect(s.fake.callsOf('getUpdates').filter((c) => c.errorCode === 401)).toHaveLength(1);
+  });
+
+  it('starts before the runtime has written its token, and the reply arrives once the runtime is up', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tether-tg-first-boot-'));
+    cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const fake = await startFakeTelegram();
+    cleanups.push(() => fake.close());
+    const port = await freePort();
+    const env = { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.url, TELEGRAM_ALLOWLIST: String(alice.id), TETHER_STATE_DIR: stateDir, TETHER_RUNTIME_URL: `http://127.0.0.1:${port}`, TETHER_PROGRESS: 'off' };
+    const bridge = spawnCli(['telegram'], { env, cwd: stateDir });
+    cleanups.push(async () => {
+      if (bridge.exitCode === null && bridge.signalCode === null) {
+        bridge.kill('SIGKILL');
+        await exited(bridge);
+      }
+    });
+    const warning = await waitForLine(bridge, /the runtime's token is not there yet/, 20_000);
+    expect(JSON.parse(warning)).toMatchObject({ level: 'warn', tokenFile: join(stateDir, 'runtime.token') });
+    await waitForLine(bridge, /telegram bridge running/, 20_000);
+    fake.userSends(alice.id, 'hello before the runtime', { from: alice });
+    await fake.waitFor(() => fake.pendingUpdates() === 0, 10_000, 'the bridge to take the message');
+    const rt = await startTestRuntime({ TETHER_PORT: String(port), TETHER_STATE_DIR: stateDir });
+    cleanups.push(() => rt.stop());
+    await fake.waitFor(() => fake.sent(alice.id).some((m) => m.text === 'echo: hello before the runtime'), 30_000, 'the reply');
+    fake.userSends(alice.id, 'after', { from: alice });
+    await fake.waitFor(() => fake.sent(alice.id).some((m) => m.text === 'echo: after'), 20_000);
+    // The "queued" notice shows only when the wait passed 5 s; the replies come once each, in order.
+    expect(fake.sent(alice.id).map((m) => m.text).filter((t) => !t.includes('queued'))).toEqual(['echo: hello before the runtime', 'echo: after']);
+    expect(bridge.exitCode).toBeNull();
   });
 
   it('SIGTERM stops it cleanly with exit 0', async () => {

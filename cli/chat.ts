@@ -329,10 +329,22 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
     follow?.abort();
     const controller = new AbortController();
     follow = controller;
+    let lost = false;
     void client.followEvents({
       after: t.last_seq,
       threadId: t.id,
       signal: controller.signal,
+      // The client reconnects by itself from the last event seen; say so only when someone is waiting.
+      onState: (state) => {
+        if (controller.signal.aborted) return;
+        if (state === 'disconnected' && !lost) {
+          lost = true;
+          if (running) out(running.renderer.finishLine() + `… lost the connection to the runtime at ${url}; retrying (Ctrl-C to stop waiting)\n`);
+        } else if (state === 'connected' && lost) {
+          lost = false;
+          if (running) out('… reconnected\n');
+        }
+      },
       onEvent: async (event) => {
         // The turn id is known only when the POST answers; its first events may arrive before that.
         await postInFlight;

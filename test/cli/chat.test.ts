@@ -1,4 +1,5 @@
 // `tether chat` as a person uses it: a real CLI process talking to a real runtime with the fake model.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -34,6 +35,35 @@ async function unusedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Collects a child's stdout and waits for text in it. Streamed replies have no line end until
+ * the turn ends, so this waits on the raw output rather than on lines.
+ */
+function watchOutput(child: ChildProcess): { stdout: () => string; printed: (text: string) => Promise<void> } {
+  let stdout = '';
+  const checks = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    for (const check of checks) check();
+  });
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        checks.delete(check);
+        reject(new Error(`waited for ${JSON.stringify(text)}; the chat printed:\n${stdout}`));
+      }, 15_000);
+      const check = () => {
+        if (!stdout.includes(text)) return;
+        clearTimeout(timer);
+        checks.delete(check);
+        resolve();
+      };
+      checks.add(check);
+      check();
+    });
+  return { stdout: () => stdout, printed };
 }
 
 describe('tether chat', () => {
@@ -117,23 +147,7 @@ describe('tether chat', () => {
 
   it('Ctrl-C stops the running turn and the chat goes on', async () => {
     const child = spawnCli(['chat'], { env: chatEnv() });
-    let stdout = '';
-    const seen = new Set<() => void>();
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      for (const check of seen) check();
-    });
-    // Streamed text has no line end yet, so wait on the raw output rather than on lines.
-    const printed = (text: string) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (!stdout.includes(text)) return;
-          seen.delete(check);
-          resolve();
-        };
-        seen.add(check);
-        check();
-      });
+    const { printed, stdout } = watchOutput(child);
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       child.stdin!.write('!slow 150 one two three four five six seven eight nine ten eleven twelve\n');
@@ -145,11 +159,34 @@ describe('tether chat', () => {
     } finally {
       child.kill('SIGKILL');
     }
-    expect(stdout).toContain('echo: still here?');
-    expect(stdout).not.toContain('twelve');
-    const [threadId] = threadIdsIn(stdout);
+    expect(stdout()).toContain('echo: still here?');
+    expect(stdout()).not.toContain('twelve');
+    const [threadId] = threadIdsIn(stdout());
     const turns = (await rt.api('GET', `/v1/threads/${threadId}`)).body.turns;
     expect(turns.map((t: { status: string }) => t.status)).toEqual(['cancelled', 'completed']);
+  });
+
+  it('waits through a runtime restart and reports the turn it interrupted', async () => {
+    const own = await startTestRuntime({ TETHER_PORT: String(await unusedPort()) });
+    const child = spawnCli(['chat'], { env: { TETHER_RUNTIME_URL: own.url, TETHER_TOKEN: own.token, TETHER_STATE_DIR: own.stateDir } });
+    const { printed, stdout } = watchOutput(child);
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      child.stdin!.write('!slow 200 alpha beta gamma delta epsilon zeta eta theta iota kappa\n');
+      await printed('alpha ');
+      await own.stopRuntime();
+      await printed('lost the connection to the runtime');
+      await own.restart();
+      await printed('✗ turn interrupted');
+      child.stdin!.end('back again\n');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await own.stop();
+    }
+    expect(stdout()).toContain('… reconnected');
+    expect(stdout()).toContain('echo: back again');
+    expect(stdout()).not.toContain('kappa');
   });
 
   it('says in one line that the runtime is down, and exits 1', async () => {

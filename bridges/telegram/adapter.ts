@@ -67,6 +67,8 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
   // Learned from updates: typing in a forum's General needs message_thread_id 1.
   const forumChats = new Set<string>();
   const movedAlready = new Set<string>();
+  // An album arrives as one message per photo: its uncaptioned parts earn one "text only" answer, not one each.
+  const albumsSeen = new Set<string>();
 
   async function identify(): Promise<UserFromGetMe> {
     try {
@@ -81,10 +83,20 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
   async function handleUpdate(update: Update, handlers: InboundHandlers, bot: BotIdentity): Promise<void> {
     const inbound = interpretUpdate(update, bot);
     switch (inbound.kind) {
-      case 'message':
+      case 'message': {
         if (inbound.forum) forumChats.add(inbound.message.conversation.chatId);
+        if (inbound.album !== undefined) {
+          const album = `${inbound.message.conversation.chatId}:${inbound.album}`;
+          if (albumsSeen.has(album) && inbound.message.unsupported !== undefined) {
+            log.debug('album part without caption ignored', { update_id: update.update_id });
+            return;
+          }
+          albumsSeen.add(album);
+          if (albumsSeen.size > 1000) albumsSeen.delete(albumsSeen.values().next().value!);
+        }
         await handlers.onMessage(inbound.message);
         return;
+      }
       case 'action': {
         let answered = false;
         const answer = async (text: string) => {

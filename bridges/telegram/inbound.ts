@@ -10,7 +10,7 @@ export interface BotIdentity {
 
 /** What one update means for the bridge; `ignored` says why, for debug logs. */
 export type TelegramInbound =
-  | { kind: 'message'; message: InboundMessage; forum: boolean }
+  | { kind: 'message'; message: InboundMessage; forum: boolean; /** Telegram's media_group_id: the parts of one album share it. */ album?: string }
   | {
       kind: 'action';
       dedupeKey: string;
@@ -150,6 +150,7 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
   return {
     kind: 'message',
     forum: message.chat.type === 'supergroup' && message.chat.is_forum === true,
+    ...(message.media_group_id !== undefined ? { album: message.media_group_id } : {}),
     message: {
       dedupeKey: dedupeKeyOf(bot.id, updateId),
       conversation,

@@ -73,6 +73,8 @@ export interface FakeMedia {
   voice?: { file_id: string; file_unique_id: string; duration: number };
   document?: { file_id: string; file_unique_id: string; file_name?: string };
   location?: { latitude: number; longitude: number };
+  /** Shared by the parts of one album (each part is its own message). */
+  media_group_id?: string;
   caption?: string;
 }
 

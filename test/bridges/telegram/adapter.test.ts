@@ -167,6 +167,23 @@ describe('receiving', () => {
     expect(messages.every((m) => m.addressed && m.conversation.kind === 'private')).toBe(true);
   });
 
+  it('an album earns one unsupported message, and none beside its caption', async () => {
+    await startAdapter();
+    const photo = (n: number) => [{ file_id: `f${n}`, file_unique_id: `u${n}`, width: 90, height: 90 }];
+    fake.userSendsMedia(alice.id, { photo: photo(1), media_group_id: 'album-1', caption: 'these three' }, { from: alice });
+    fake.userSendsMedia(alice.id, { photo: photo(2), media_group_id: 'album-1' }, { from: alice });
+    fake.userSendsMedia(alice.id, { photo: photo(3), media_group_id: 'album-1' }, { from: alice });
+    fake.userSendsMedia(alice.id, { photo: photo(4), media_group_id: 'album-2' }, { from: alice });
+    fake.userSendsMedia(alice.id, { photo: photo(5), media_group_id: 'album-2' }, { from: alice });
+    fake.userSends(alice.id, 'marker', { from: alice });
+    await fake.waitFor(() => messages.some((m) => m.text === 'marker'));
+    expect(messages.map((m) => [m.text, m.unsupported])).toEqual([
+      ['these three', undefined],
+      ['', 'a photo'],
+      ['marker', undefined],
+    ]);
+  });
+
   it('reports a group upgrade once as a moved conversation', async () => {
     fake.createGroup(-555, 'Team');
     await startAdapter();

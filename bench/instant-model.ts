@@ -1,4 +1,4 @@
-// An instant OpenAI-compatible model for benchmarks, run as its own process: every answer is "ok", streamed at once.
+// An instant OpenAI-compatible model for benchmarks, run as its own process: every answer is "ok", streamed at once (unless told to hold).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -14,6 +14,18 @@ const STREAM =
 const USAGE = chunk([], { usage: { prompt_tokens: 10, completion_tokens: 1, total_tokens: 11 } });
 const DONE = 'data: [DONE]\n\n';
 
+/** `!hold <ms>` as the last message keeps a worker busy that long (to measure the POST path alone). */
+function holdMs(body: string): number {
+  try {
+    const messages = (JSON.parse(body) as { messages?: Array<{ content?: unknown }> }).messages ?? [];
+    const last = messages[messages.length - 1]?.content;
+    const m = typeof last === 'string' ? /^!hold (\d+)/.exec(last) : null;
+    return m ? Math.min(60_000, Number(m[1])) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 let answered = 0;
 const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url?.startsWith('/v1/models')) {
@@ -26,8 +38,13 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     answered++;
     const body = Buffer.concat(parts).toString('utf8');
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    res.end(STREAM + (body.includes('"include_usage":true') ? USAGE : '') + DONE);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(STREAM + (body.includes('"include_usage":true') ? USAGE : '') + DONE);
+    };
+    const hold = body.includes('!hold') ? holdMs(body) : 0;
+    if (hold > 0) setTimeout(answer, hold);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -5,6 +5,7 @@ import { createLogger } from '../lib/log.js';
 import { TOKEN_FILE } from '../lib/token.js';
 import { startRuntime } from '../runtime/main.js';
 import { parseArgs, wantsHelp } from './args.js';
+import { waitForStopSignal } from './signals.js';
 
 const HELP = `Usage: tether runtime
 
@@ -32,16 +33,7 @@ export async function run(args: string[]): Promise<number> {
     approval: config.approval,
     workers: config.workers,
   });
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info('stopping', { signal });
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await waitForStopSignal(logger);
   await runtime.stop();
   return 0;
 }

@@ -4,6 +4,7 @@ import { createLogger } from '../lib/log.js';
 import { COMMAND_MENU, runBridge, type RunningBridge } from '../bridges/core/bridge.js';
 import { createTelegramAdapter } from '../bridges/telegram/adapter.js';
 import { parseArgs, wantsHelp } from './args.js';
+import { onStopSignal } from './signals.js';
 
 const HELP = `Usage: tether telegram
 
@@ -47,18 +48,7 @@ export async function run(args: string[]): Promise<number> {
   started.bridge = bridge;
   if (fatalReason) void bridge.stop();
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      // A second Ctrl-C means "now": nothing is lost, undelivered rows wait in telegram.db.
-      process.exit(130);
-    }
-    logger.info('stopping', { signal });
-    void bridge.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopListening = onStopSignal(logger, () => void bridge.stop());
   try {
     const reason = (await bridge.stopped) ?? fatalReason;
     if (reason) {
@@ -67,7 +57,6 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
 }

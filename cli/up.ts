@@ -5,6 +5,7 @@ import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } fr
 import { createLogger } from '../lib/log.js';
 import { startRuntime } from '../runtime/main.js';
 import { parseArgs, wantsHelp } from './args.js';
+import { waitForStopSignal } from './signals.js';
 
 const HELP = `Usage: tether up
 
@@ -85,16 +86,7 @@ export async function run(args: string[]): Promise<number> {
     logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGES.map((b) => b.credentials).join(' or ')} in .env (or the environment) and run tether up again`);
   } else logger.info('bridges started', { bridges: supervised.map((s) => s.platform) });
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info('stopping', { signal });
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await waitForStopSignal(logger);
   stopping = true;
   for (const s of supervised) clearTimeout(s.timer);
   // Bridges first: they stop posting turns before the runtime goes away.

@@ -436,7 +436,11 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
 
     while (!leaving) {
       const line = await lines.next();
-      if (line === null) break;
+      if (line === null) {
+        // Ctrl-D leaves the cursor after the prompt; end the line so the shell prompt starts clean.
+        if (interactive && !leaving) out('\n');
+        break;
+      }
       const parsed = parseChatLine(line);
       switch (parsed.kind) {
         case 'empty':

@@ -295,8 +295,14 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const client = createRuntimeClient({ url, token });
+  // Output piped into `head` and the like may close early: stop writing rather than crash with EPIPE.
+  let outputClosed = false;
+  const onOutputError = () => {
+    outputClosed = true;
+  };
+  process.stdout.on('error', onOutputError);
   const out = (text: string) => {
-    if (text) process.stdout.write(text);
+    if (text && !outputClosed) process.stdout.write(text);
   };
   try {
     let thread: Thread;
@@ -310,6 +316,7 @@ export async function run(args: string[]): Promise<number> {
     }
     return await converse(client, thread, typeof threadFlag === 'string', out, url, config.stateDir);
   } finally {
+    process.stdout.off('error', onOutputError);
     await client.close().catch(() => {});
   }
 }

@@ -219,6 +219,17 @@ describe('tether chat', () => {
     expect(res.stderr).toMatch(/^tether chat: no runtime token: TETHER_TOKEN is unset and \S+runtime\.token does not exist: .+\n$/);
   });
 
+  it('--help explains the options and the chat commands; a stray argument is refused', async () => {
+    const help = await runCli(['chat', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--thread ID');
+    expect(help.stdout).toContain('/new');
+    expect(help.stdout).toContain('TETHER_RUNTIME_URL');
+    const stray = await runCli(['chat', 'hello'], { env: chatEnv() });
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toBe('tether chat: unexpected argument "hello": usage: tether chat [--thread ID]\n');
+  });
+
   it('refuses an unknown --thread id in one line', async () => {
     const res = await runCli(['chat', '--thread', 'thr_doesnotexist'], { env: chatEnv(), input: '' });
     expect(res.code).toBe(1);

@@ -152,6 +152,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RuntimeUnde
     startToHealthyMs = (await waitForHealthy(url, 15_000, () => watched.exited())) - spawnedAt;
   } catch (err) {
     await watched.stop();
+    if (ownsState) rmSync(stateDir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n${watched.tail()}`);
   }
   return {

@@ -46,6 +46,7 @@ export class TurnEngine {
   private readonly active = new Map<string, ActiveRun>();
   private readonly workspace: string;
   private stopping = false;
+  private pumpScheduled = false;
 
   constructor(private readonly deps: TurnEngineDeps) {
     this.queue = new TurnQueue(deps.config.workers);
@@ -90,7 +91,14 @@ export class TurnEngine {
 
   enqueue(turn: Turn): void {
     this.queue.add({ turnId: turn.id, threadId: turn.thread_id });
-    this.pump();
+    // Start it after the 202 is written: the caller's acknowledgement never waits on a turn's setup.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Queued: cancelled at once. Running: aborted (model request, tool processes), then cancelled. */

@@ -2,7 +2,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
-import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type RuntimeEvent, type Thread, type Turn } from '../lib/runtime-client.js';
+import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
 import { readRuntimeToken } from '../lib/token.js';
 import { parseArgs, wantsHelp } from './args.js';
 
@@ -229,16 +229,19 @@ class LineSource {
 }
 
 /** Events of one turn, handed from the event stream to the loop that prints them. */
+/** The runtime's events of a turn, plus the chat's own marker that the person left mid-turn. */
+type TurnEvent = RuntimeEvent | { type: 'chat.left' };
+
 class TurnEvents {
-  private readonly queue: RuntimeEvent[] = [];
+  private readonly queue: TurnEvent[] = [];
   private wake: (() => void) | undefined;
 
-  push(event: RuntimeEvent): void {
+  push(event: TurnEvent): void {
     this.queue.push(event);
     this.wake?.();
   }
 
-  async next(): Promise<RuntimeEvent> {
+  async next(): Promise<TurnEvent> {
     while (this.queue.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = undefined;
     return this.queue.shift()!;
@@ -387,7 +390,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
     lines.interrupt();
     rl.close();
     // A running turn keeps running in the runtime; its id is in the thread, so nothing is lost.
-    if (running) running.events.push({ seq: 0, type: 'chat.left', thread_id: thread.id, at: new Date().toISOString() });
+    if (running) running.events.push({ type: 'chat.left' });
   };
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
@@ -434,7 +437,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
   try {
     if (resumed) {
       showThread(thread, 'resumed');
-      for (const line of describeRecentTurns(thread.turns ?? [])) out(`  ${line}\n`);
+      for (const line of describeRecentTurns('turns' in thread ? (thread as ThreadWithTurns).turns : [])) out(`  ${line}\n`);
     } else showThread(thread, 'new');
     if (interactive) out('Type a message; /help lists commands, Ctrl-D leaves.\n');
     followThread(thread);

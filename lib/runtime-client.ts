@@ -3,52 +3,11 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { TetherError } from './errors.js';
 import { readRuntimeToken } from './token.js';
 
-// ---------- wire shapes (CONTRACT.md "Runtime HTTP API")
+// ---------- wire shapes (CONTRACT.md "Runtime HTTP API"), shared with the runtime
 
-export type TurnStatus = 'queued' | 'running' | 'awaiting_approval' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-export const FINISHED_TURN_STATUSES: readonly TurnStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
-
-export interface Turn {
-  id: string;
-  thread_id: string;
-  input: string;
-  status: TurnStatus;
-  output: string;
-  error?: string | null;
-  usage?: unknown;
-  created_at: string;
-  started_at?: string | null;
-  finished_at?: string | null;
-}
-
-export interface Thread {
-  id: string;
-  title: string;
-  created_at: string;
-  updated_at: string;
-  model: string;
-  approval: string;
-  metadata: Record<string, string>;
-  archived: boolean;
-  status: 'idle' | 'busy';
-  last_seq: number;
-  /** Present on GET /v1/threads/:id (newest last, at most 50). */
-  turns?: Turn[];
-}
-
-export interface RuntimeEvent {
-  seq: number;
-  type: string;
-  thread_id: string;
-  turn_id?: string;
-  at: string;
-  [payload: string]: unknown;
-}
-
-export interface RuntimeHealth {
-  status: string;
-  version: string;
-}
+import type { RuntimeEvent, RuntimeHealth, ThreadWithTurns, Thread, Turn } from './api-types.js';
+export type { Approval, RuntimeEvent, RuntimeHealth, Thread, ThreadWithTurns, Turn, TurnStatus } from './api-types.js';
+export { FINISHED_STATUSES as FINISHED_TURN_STATUSES } from './api-types.js';
 
 // ---------- errors
 
@@ -111,7 +70,7 @@ export interface RuntimeClient {
   health(): Promise<RuntimeHealth>;
   createThread(body: { title?: string; model?: string; approval?: string; metadata?: Record<string, string> }): Promise<Thread>;
   listThreads(filter?: ThreadFilter): Promise<Thread[]>;
-  getThread(id: string): Promise<Thread>;
+  getThread(id: string): Promise<ThreadWithTurns>;
   patchThread(id: string, body: { title?: string; model?: string; approval?: string; archived?: boolean; metadata?: Record<string, string> }): Promise<Thread>;
   postTurn(threadId: string, input: string, idempotencyKey?: string): Promise<Turn>;
   getTurn(threadId: string, turnId: string): Promise<Turn>;

@@ -21,11 +21,8 @@ export interface ToolSchema {
   parameters: Record<string, unknown>;
 }
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+export type { Usage } from '../../lib/api-types.js';
+import type { Usage } from '../../lib/api-types.js';
 
 export interface CompletionRequest {
   model: string;

@@ -42,7 +42,7 @@ interface TurnRow {
 interface EventRow {
   seq: number;
   type: EventType;
-  thread_id: string | null;
+  thread_id: string;
   turn_id: string | null;
   at: string;
   payload: string;
@@ -167,7 +167,7 @@ export class RuntimeStore {
   // ---------- events
 
   /** Appends an event inside the current write(); it is streamed once committed. */
-  appendEvent(type: EventType, threadId: string | null, turnId: string | null, payload: Record<string, unknown> = {}): RuntimeEvent {
+  appendEvent(type: EventType, threadId: string, turnId: string | null, payload: Record<string, unknown> = {}): RuntimeEvent {
     if (this.depth === 0) return this.write(() => this.appendEvent(type, threadId, turnId, payload));
     const at = nowIso();
     const info = this.db.prepare('INSERT INTO events (type, thread_id, turn_id, at, payload) VALUES (?, ?, ?, ?, ?)').run(type, threadId, turnId, at, JSON.stringify(payload));

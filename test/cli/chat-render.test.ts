@@ -46,7 +46,7 @@ describe('shorten', () => {
 });
 
 let seq = 0;
-const ev = (type: string, payload: Record<string, unknown> = {}): RuntimeEvent => ({ seq: ++seq, type, thread_id: 'thr', turn_id: 'turn', at: '2026-12-01T00:00:00Z', ...payload });
+const ev = (type: RuntimeEvent['type'], payload: Record<string, unknown> = {}): RuntimeEvent => ({ seq: ++seq, type, thread_id: 'thr', turn_id: 'turn', at: '2026-12-01T00:00:00Z', ...payload });
 
 function renderAll(events: RuntimeEvent[]): string {
   const r = new TurnRenderer();
@@ -80,7 +80,7 @@ describe('TurnRenderer', () => {
     expect(renderAll([ev('message.delta', { text: 'I will run it' }), ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: '$ rm -rf build' })])).toBe('I will run it\n⚠ shell wants to run: $ rm -rf build\n');
   });
 
-  it.each([
+  it.each<[RuntimeEvent['type'], Record<string, unknown>, string]>([
     ['turn.failed', { error: 'the model provider refused the key' }, '✗ turn failed: the model provider refused the key\n'],
     ['turn.cancelled', {}, '✗ turn cancelled\n'],
     ['turn.interrupted', {}, '✗ turn interrupted (the runtime restarted while it ran)\n'],

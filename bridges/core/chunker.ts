@@ -19,9 +19,15 @@ interface Piece {
   size: number;
 }
 
-/** Graphemes with their code-point sizes; a grapheme is never split. */
-function graphemes(text: string): Piece[] {
-  return Array.from(segmenter.segment(text), (s) => ({ text: s.segment, size: codePoints(s.segment) }));
+/**
+ * Graphemes with their code-point sizes; a grapheme is never split, unless it alone is longer
+ * than `maxSize` (a letter with thousands of combining marks): then the platform would refuse
+ * it whole, so it goes by code points.
+ */
+function graphemes(text: string, maxSize: number): Piece[] {
+  return Array.from(segmenter.segment(text), (s) => ({ text: s.segment, size: codePoints(s.segment) })).flatMap((g) =>
+    g.size > maxSize ? Array.from(g.text, (cp) => ({ text: cp, size: 1 })) : [g],
+  );
 }
 
 /**
@@ -68,17 +74,20 @@ export function openFence(text: string, startOpen: string | undefined): string |
  * closed at the end of one chunk and reopened, with its language, at the start of the next.
  */
 export function chunkText(text: string, limit: number): string[] {
-  if (text === '') return [];
+  // A whitespace-only message is refused by platforms ("message text is empty").
+  if (text.trim() === '') return [];
   if (codePoints(text) <= limit) return [text];
   const out: string[] = [];
-  let rest = graphemes(text);
+  // Room for a reopened fence ("```" + a short language + "\n") keeps every piece placeable.
+  let rest = graphemes(text, limit > 64 ? limit - 24 : limit);
   let fence: string | undefined;
   while (rest.length > 0) {
     const opener = fence !== undefined ? '```' + fence + '\n' : '';
     const budget = Math.max(1, limit - codePoints(opener));
     const whole = opener + rest.map((g) => g.text).join('');
     if (codePoints(whole) <= limit) {
-      out.push(whole);
+      // What is left after the last cut may be only spaces: nothing a reader would miss.
+      if (rest.some((g) => g.text.trim() !== '')) out.push(whole);
       break;
     }
     const join = (k: number) =>

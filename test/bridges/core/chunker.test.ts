@@ -49,4 +49,20 @@ describe('chunkText', () => {
     for (const p of parts) expect(cp(p)).toBeLessThanOrEqual(limit);
     expect(parts.join(' ')).toBe(text);
   });
+
+  it('never makes a whitespace-only chunk (Telegram refuses it as "message text is empty")', () => {
+    const limit = chunkLimit(4096);
+    expect(chunkText('   \n\n  ', limit)).toEqual([]);
+    const text = 'a'.repeat(limit - 3) + '\n\n   ';
+    const parts = chunkText(text, limit);
+    expect(parts).toEqual(['a'.repeat(limit - 3)]);
+    for (const p of chunkText('word '.repeat(40) + '\n\n      \n', 30)) expect(p.trim()).not.toBe('');
+  });
+
+  it('splits one grapheme longer than the limit by code points instead of sending it whole', () => {
+    const zalgo = 'e' + '\u0301'.repeat(5000);
+    const parts = chunkText(`${zalgo} tail`, 4000);
+    for (const p of parts) expect(cp(p)).toBeLessThanOrEqual(4000);
+    expect(parts.join('')).toBe(`${zalgo} tail`);
+  });
 });

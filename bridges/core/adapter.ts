@@ -102,7 +102,8 @@ export type DeliveryFailure =
   | { kind: 'transient' } // network, 5xx: retry with backoff
   | { kind: 'too_long' } // re-chunk smaller and retry
   | { kind: 'moved'; to: ConversationRef } // conversation has a new id: move it and resend there
-  | { kind: 'gone'; reason: string } // blocked, chat or topic deleted/closed: drop, never elsewhere
+  | { kind: 'gone'; reason: string } // blocked, chat or topic deleted/closed: drop the conversation's pending rows, never elsewhere
+  | { kind: 'rejected'; reason: string } // the platform refused this one message (a 4xx we do not know): drop it alone, keep the conversation
   | { kind: 'fatal'; reason: string }; // bad token and the like: stop the bridge
 
 export class DeliveryError extends Error {

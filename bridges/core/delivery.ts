@@ -10,7 +10,8 @@ import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
 /** Events older than this are history (a replay after a restart): no typing, no progress lines for them. */
 const LIVE_EVENT_MS = 60_000;
-const MAX_TRANSIENT_ATTEMPTS = 20;
+/** After this many failed tries in a row a reply's trouble is logged as a warning (it is still retried, forever). */
+const TRANSIENT_WARN_AFTER = 5;
 
 export const TURN_END_TEXT: Record<string, (ev: RuntimeEvent) => string> = {
   'turn.failed': (ev) => `The agent failed on this message: ${String(ev.error ?? 'unknown error')}. Send it again to retry, or /status to check the runtime.`,
@@ -56,6 +57,8 @@ export class Delivery {
   private readonly pacing = createPacingState();
   private readonly senders = new Set<string>();
   private readonly lastProgress = new Map<string, number>();
+  /** Conversations whose sends fail transiently right now → the last error. */
+  private readonly sendTrouble = new Map<string, string>();
   /** Conversations with a turn running now → the turn id (typing is shown for them). */
   private readonly running = new Map<string, { ref: ConversationRef; turnId: string }>();
   private typingTimer: NodeJS.Timeout | undefined;
@@ -265,6 +268,7 @@ export class Delivery {
         const messageId = await this.sendRow(row);
         ctx.store.markSent(row.id, messageId, ctx.now());
         ctx.store.scrubSecret(row.id);
+        if (transient > 0) this.noteSendTrouble(conversation, undefined);
         transient = 0;
       } catch (err) {
         // An adapter that throws something unclassified: treat it as transient, but say so.
@@ -278,20 +282,18 @@ export class Delivery {
             holdConversation(this.pacing, conversation, Date.now() + f.seconds * 1000);
             break;
           case 'transient':
-            if (++transient > MAX_TRANSIENT_ATTEMPTS) {
-              ctx.logger.error('giving up on a reply after repeated failures', { conversation, error: e });
-              ctx.store.dropConversation(conversation, `gave up: ${e.message}`);
-              return;
-            }
+            // A platform outage of any length loses no reply: retried with capped backoff, and said so.
+            if (++transient === TRANSIENT_WARN_AFTER) ctx.logger.warn('sends keep failing; retrying until the platform answers', { conversation, attempts: transient, error: e });
+            this.noteSendTrouble(conversation, e.message);
             await sleep(Math.min(ctx.timing.sendRetryMaxMs, 500 * 2 ** Math.min(transient, 10)), ctx.signal);
             break;
           case 'too_long': {
             const size = [...row.body.text].length;
             const smaller = chunkText(row.body.text, Math.max(16, Math.floor(size / 2)));
             if (size <= 16 || smaller.length < 2) {
-              ctx.logger.error('platform refuses even a short message as too long; dropped', { conversation });
-              ctx.store.dropConversation(conversation, 'too long');
-              return;
+              ctx.logger.error('platform refuses even a short message as too long; this message is dropped', { conversation, row: row.id });
+              ctx.store.dropOutbound(row.id, 'too long');
+              break;
             }
             ctx.store.splitOutbound(row, smaller);
             break;
@@ -304,6 +306,10 @@ export class Delivery {
             this.wake();
             return;
           }
+          case 'rejected':
+            ctx.logger.warn('the platform refused one message; it is dropped, the conversation goes on', { conversation, row: row.id, reason: f.reason });
+            ctx.store.dropOutbound(row.id, f.reason);
+            break;
           case 'gone': {
             const dropped = ctx.store.dropConversation(conversation, f.reason);
             this.running.delete(conversation);
@@ -316,6 +322,15 @@ export class Delivery {
         }
       }
     }
+  }
+
+  /** Health names how many conversations have replies that cannot be sent right now, and why. */
+  private noteSendTrouble(conversation: string, error: string | undefined): void {
+    if (error === undefined) this.sendTrouble.delete(conversation);
+    else this.sendTrouble.set(conversation, error);
+    const last = [...this.sendTrouble.values()].at(-1);
+    this.ctx.health.update({ sendFailing: this.sendTrouble.size, lastSendError: last });
+    if (error === undefined && this.sendTrouble.size === 0) this.ctx.logger.info('sends go through again', { conversation });
   }
 
   private async sendRow(row: OutboundRow): Promise<string> {

@@ -17,6 +17,9 @@ export interface BridgeHealth {
   eventCursor: number;
   lastError?: string;
   stopReason?: string;
+  /** Conversations whose replies keep failing to send (network, 5xx); they are retried until sent. */
+  sendFailing?: number;
+  lastSendError?: string;
   /** Whatever the adapter reports (last poll, conflicts, connection). */
   adapter?: Record<string, unknown>;
 }
@@ -27,7 +30,7 @@ export function healthFile(stateDir: string, platform: PlatformName): string {
 
 /** Fields whose change is worth a log line (depths and times change all the time). */
 function significant(h: BridgeHealth): string {
-  return JSON.stringify([h.state, h.runtime, h.lastError, h.stopReason, h.adapter?.state ?? h.adapter?.connection]);
+  return JSON.stringify([h.state, h.runtime, h.lastError, h.stopReason, Boolean(h.sendFailing), h.adapter?.state ?? h.adapter?.connection]);
 }
 
 export class HealthReporter {

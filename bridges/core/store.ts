@@ -180,6 +180,9 @@ export interface ApprovalRow {
 }
 
 type Raw = Record<string, unknown>;
+
+/** SQL for a secret row's body once the code in it is no longer needed: every field that could hold it is erased. */
+const SCRUBBED_BODY = "json_set(body, '$.text', '[code erased after sending]', '$.summary', '[code erased after sending]')";
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
@@ -545,17 +548,25 @@ export class BridgeStore {
     this.db.prepare("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ?").run(messageId, now, id);
   }
 
+  /** Erases every field of a secret row that can hold a code (the text, an owner prompt's summary). */
   scrubSecret(id: number): void {
-    this.db.prepare("UPDATE outbox SET body = json_set(body, '$.text', '[code erased after sending]') WHERE id = ? AND json_extract(body, '$.secret') = 1").run(id);
+    this.db.prepare(`UPDATE outbox SET body = ${SCRUBBED_BODY} WHERE id = ? AND json_extract(body, '$.secret') = 1`).run(id);
   }
 
   noteSendError(id: number, error: string): void {
     this.db.prepare('UPDATE outbox SET error = ? WHERE id = ?').run(error, id);
   }
 
-  /** A chat that is gone takes its pending rows with it; returns how many were dropped. */
+  /** A chat that is gone takes its pending rows with it (codes in them erased); returns how many were dropped. */
   dropConversation(conversation: string, reason: string): number {
-    return this.db.prepare("UPDATE outbox SET status = 'dropped', error = ? WHERE conversation = ? AND status IN ('pending', 'sending')").run(reason, conversation).changes;
+    return this.db
+      .prepare(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE conversation = ? AND status IN ('pending', 'sending')`)
+      .run(reason, conversation).changes;
+  }
+
+  /** The platform refused this one row: it alone is dropped (a code in it erased). */
+  dropOutbound(id: number, reason: string): void {
+    this.db.prepare(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE id = ?`).run(reason, id);
   }
 
   /** Replaces one text row by several smaller ones in its place, keeping the order. */

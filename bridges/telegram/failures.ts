@@ -45,8 +45,9 @@ export function classifyTelegramFailure(err: unknown, to: ConversationRef): Deli
   if (err.error_code === 403 || GONE_DESCRIPTIONS.some((d) => description.includes(d))) {
     return { kind: 'gone', reason: `${err.description}${to.topicId ? ` (topic ${to.topicId})` : ''}` };
   }
-  // Any other 4xx will fail the same way again: drop it here rather than retry forever.
-  return { kind: 'gone', reason: err.description || `error ${err.error_code}` };
+  // Any other 4xx is about this request (empty text, a bad entity…): it would fail the same way
+  // again, so it is dropped, but the conversation and the rest of its replies are not.
+  return { kind: 'rejected', reason: err.description || `error ${err.error_code}` };
 }
 
 /** `sendMessage: 400 Bad Request: chat not found` or `getUpdates: network error (ECONNREFUSED)`; never the URL. */

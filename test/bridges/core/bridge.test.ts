@@ -43,14 +43,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function harness(o: { allowlist?: string[]; env?: Record<string, string>; adapter?: RecordingAdapter; progress?: boolean } = {}): Promise<Harness> {
+async function harness(o: { allowlist?: string[]; env?: Record<string, string>; adapter?: RecordingAdapter; progress?: boolean; pairing?: boolean; timing?: Partial<BridgeTiming>; identity?: string } = {}): Promise<Harness> {
   const port = await freePort();
   const rt = await startTestRuntime({ TETHER_PORT: String(port), ...o.env });
   cleanups.push(() => rt.stop());
   const logs: string[] = [];
   const logger = createLogger('bridge', { level: 'debug', write: (l) => logs.push(l) });
   const clock = { offset: 0 };
-  const config = loadBridgeConfig({ TETHER_STATE_DIR: rt.stateDir, TETHER_RUNTIME_URL: rt.url, TETHER_PROGRESS: o.progress === false ? 'off' : 'on' });
+  const config = loadBridgeConfig({ TETHER_STATE_DIR: rt.stateDir, TETHER_RUNTIME_URL: rt.url, TETHER_PROGRESS: o.progress === false ? 'off' : 'on', TETHER_PAIRING: o.pairing === false ? 'off' : 'on' });
   let current: RunningBridge | undefined;
   const h: Harness = {
     rt,
@@ -60,7 +60,7 @@ async function harness(o: { allowlist?: string[]; env?: Record<string, string>; 
     clock,
     async start(adapter = h.adapter) {
       h.adapter = adapter;
-      current = await runBridge(adapter, { config, allowlist: o.allowlist ?? [OWNER], logger, identity: 'test', timing: FAST, clock: () => Date.now() + clock.offset });
+      current = await runBridge(adapter, { config, allowlist: o.allowlist ?? [OWNER], logger, identity: o.identity ?? 'test', timing: { ...FAST, ...o.timing }, clock: () => Date.now() + clock.offset });
       h.bridge = current;
       return current;
     },
@@ -273,6 +273,20 @@ describe('bridge core against the real runtime', () => {
     expect(tries).toHaveLength(2);
     expect(tries[1]!.key).toBe(tries[0]!.key);
     expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('keeps retrying a reply through a long outage (more failures than any give-up count), says so in health, and sends it once', async () => {
+    const h = await harness({ timing: { sendRetryMaxMs: 5 } });
+    for (let i = 0; i < 30; i++) h.adapter.failures.push(new DeliveryError({ kind: 'transient' }, 'sendMessage: 502 Bad Gateway'));
+    await h.adapter.say({ user: OWNER }, 'through the outage');
+    await h.adapter.waitFor(() => h.adapter.attempts.length >= 10 || undefined, 10_000, 'ten failed tries');
+    expect(h.bridge.health()).toMatchObject({ sendFailing: 1, lastSendError: 'sendMessage: 502 Bad Gateway' });
+    await h.adapter.say({ user: OWNER }, 'queued behind it');
+    await h.adapter.waitForText(OWNER, 'echo: queued behind it');
+    expect(h.adapter.textsTo(OWNER)).toEqual(['echo: through the outage', 'echo: queued behind it']);
+    expect(h.adapter.attempts.filter((a) => a.text === 'echo: through the outage')).toHaveLength(31);
+    expect(h.bridge.health().sendFailing).toBe(0);
+    expect(h.logs.some((l) => l.includes('sends keep failing; retrying'))).toBe(true);
   });
 
   it('drops the pending replies of a conversation that is gone, and keeps serving others', async () => {

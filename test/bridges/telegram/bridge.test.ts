@@ -118,6 +118,29 @@ describe('telegram bridge end to end', () => {
     expect(s.fake.callsOf('sendMessage').filter((c) => !c.ok)).toEqual([]);
   });
 
+  it('a reply ending in blank lines and spaces loses nothing: no empty chunk, and the next reply still arrives', async () => {
+    const s = await stack();
+    const body = 'a'.repeat(3993);
+    s.rt.model.enqueue({ chunks: [body, '\n\n   '] });
+    s.fake.userSends(alice.id, 'first', { from: alice });
+    s.fake.userSends(alice.id, 'second', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: second'), 15_000, 'the second reply');
+    expect(texts(s.fake, alice.id)).toEqual([body, 'echo: second']);
+    expect(s.fake.callsOf('sendMessage').filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a message Telegram refuses for itself is dropped alone: the rest of the conversation is still delivered', async () => {
+    const s = await stack();
+    s.fake.fail({ method: 'sendMessage', error_code: 400, description: TELEGRAM_ERRORS.textEmpty, when: (p) => p.text === 'echo: refused' });
+    s.fake.userSends(alice.id, 'refused', { from: alice });
+    s.fake.userSends(alice.id, 'kept', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).includes('echo: kept'), 15_000, 'the reply after the refused one');
+    expect(texts(s.fake, alice.id)).toEqual(['echo: kept']);
+    expect(s.fake.callsOf('sendMessage').filter((c) => c.params.text === 'echo: refused')).toHaveLength(1);
+    expect(s.logs.some((l) => l.includes('the platform refused one message'))).toBe(true);
+    expect(s.logs.some((l) => l.includes('conversation is gone'))).toBe(false);
+  });
+
   it('General and topic 7 are answered in their own place', async () => {
     const s = await stack({ allowlist: [String(alice.id), String(FORUM)] });
     s.fake.createSupergroup(FORUM, 'Forum', { forum: true });

@@ -27,6 +27,9 @@ describe('classifyTelegramFailure', () => {
     [401, TELEGRAM_ERRORS.unauthorized, {}, { kind: 'fatal' }],
     [500, TELEGRAM_ERRORS.internal, {}, { kind: 'transient' }],
     [502, 'Bad Gateway', {}, { kind: 'transient' }],
+    // A refusal of this one request: the conversation stays, only the message is dropped.
+    [400, TELEGRAM_ERRORS.textEmpty, {}, { kind: 'rejected', reason: TELEGRAM_ERRORS.textEmpty }],
+    [400, "Bad Request: can't parse entities: unsupported start tag", {}, { kind: 'rejected' }],
   ])('%i %s', (code, description, parameters, expected) => {
     expect(classifyTelegramFailure(grammyError(code, description, parameters), topic)).toMatchObject(expected);
   });

@@ -40,6 +40,7 @@ export function decideAccess(m: Pick<InboundMessage, 'conversation' | 'text' | '
   if (f.senderRole === undefined) return { kind: 'ignore', reason: 'stranger in a group' };
   if (f.chatAllowed) return { kind: 'accept' };
   if (pairCommand && f.senderRole === 'owner' && f.pairing) return { kind: 'pair_group' };
+  if (!f.pairing) return { kind: 'refuse', reply: `This group is not allowed to use the agent. Pairing is off: an owner can add its id (${m.conversation.chatId}) to the allowlist on the host.` };
   return {
     kind: 'refuse',
     reply: f.senderRole === 'owner' ? 'This group is not paired yet. Send /pair here to allow it.' : 'This group is not allowed to use the agent. Ask an owner to send /pair here.',

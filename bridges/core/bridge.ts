@@ -94,12 +94,13 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
     reply(ref, text) {
       ctx.send(ref, 'text', { text });
     },
+    // TETHER_PAIRING=off means the allowlist alone decides: paired ids stay stored but are not admitted.
     roleOf(senderId: string): Role | undefined {
       if (allowlist.has(senderId)) return 'owner';
-      return openStore.allowedRole('user', senderId);
+      return config.pairing ? openStore.allowedRole('user', senderId) : undefined;
     },
     chatAllowed(chatId: string): boolean {
-      return allowlist.has(chatId) || openStore.allowedRole('chat', chatId) !== undefined;
+      return allowlist.has(chatId) || (config.pairing && openStore.allowedRole('chat', chatId) !== undefined);
     },
     fail(reason: string) {
       logger.error('bridge stopping', { reason });

@@ -175,6 +175,26 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText('51', 'Paired');
   });
 
+  it('with TETHER_PAIRING=off only the allowlist admits: paired users and paired groups are kept but not let in', async () => {
+    const h = await harness({ pairing: false, allowlist: [OWNER] });
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'user', id: '4242', role: 'owner', addedBy: 'pair code', now: Date.now() });
+    store.allow({ kind: 'chat', id: '-4343', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.adapter.say({ user: '4242' }, 'paired before');
+    await h.adapter.say({ user: OWNER, chat: '-4343', kind: 'group' }, 'in a paired group');
+    await h.adapter.say({ user: OWNER }, 'marker');
+    await h.adapter.waitForText(OWNER, 'echo: marker');
+    expect(h.adapter.textsTo('4242')).toEqual([]);
+    await h.adapter.waitForText('-4343', 'Pairing is off');
+    expect(h.adapter.textsTo('-4343')).toEqual(['This group is not allowed to use the agent. Pairing is off: an owner can add its id (-4343) to the allowlist on the host.']);
+    expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual([OWNER]);
+    // Still stored: turning pairing back on admits them again without a new code.
+    const after = BridgeStore.open(h.rt.stateDir, 'telegram');
+    expect(after.listAllowed().map((r) => r.id).sort()).toEqual(['-4343', '4242']);
+    after.close();
+  });
+
   it('a redelivered message never makes a second turn', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'once only', 'update:9');

@@ -30,8 +30,9 @@ export function attemptPair(store: BridgeStore, a: { senderId: string; typed: st
       store.allow({ kind: 'user', id: a.senderId, role: 'owner', addedBy: 'pair code', ref: a.ref, now: a.now });
       return verdict;
     }
-    store.recordAttempt(sender, false, a.now);
-    return verdict.ok ? { ok: false, reason: 'used', countsAsWrong: true } : verdict;
+    const refused: PairVerdict = verdict.ok ? { ok: false, reason: 'used', countsAsWrong: true } : verdict;
+    if (!refused.ok && refused.countsAsWrong) store.recordAttempt(sender, false, a.now);
+    return refused;
   });
 }
 

@@ -58,11 +58,14 @@ export type PairVerdict =
 
 /**
  * Decides a `/pair CODE` attempt. Every refusal gets the same answer in chat (no oracle);
- * the reason is for the log only. A locked-out sender is refused even with a right code.
+ * the reason is for the log only. A locked-out sender is refused even with a right code. The
+ * global limit counts only guesses that were judged (`countsAsWrong`), never a locked sender's.
  */
 export function judgePairAttempt(f: PairAttemptFacts): PairVerdict {
-  if (f.wrongGlobalInWindow >= GLOBAL_WRONG_LIMIT) return { ok: false, reason: 'pairing_frozen', countsAsWrong: true };
-  if (f.wrongBySenderInWindow >= SENDER_WRONG_LIMIT) return { ok: false, reason: 'sender_locked', countsAsWrong: true };
+  // Refusals of a locked sender or a frozen bridge guess nothing, so they do not count: one locked
+  // stranger spamming /pair must not freeze pairing for everyone, nor keep it frozen.
+  if (f.wrongBySenderInWindow >= SENDER_WRONG_LIMIT) return { ok: false, reason: 'sender_locked', countsAsWrong: false };
+  if (f.wrongGlobalInWindow >= GLOBAL_WRONG_LIMIT) return { ok: false, reason: 'pairing_frozen', countsAsWrong: false };
   if (!f.match) return { ok: false, reason: 'unknown', countsAsWrong: true };
   if (f.match.usedAt !== null) return { ok: false, reason: 'used', countsAsWrong: true };
   if (f.match.expiresAt <= f.now) return { ok: false, reason: 'expired', countsAsWrong: true };

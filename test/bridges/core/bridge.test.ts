@@ -195,6 +195,19 @@ describe('bridge core against the real runtime', () => {
     after.close();
   });
 
+  it('a locked-out sender spamming /pair does not freeze pairing for a new person with a fresh code', async () => {
+    const h = await harness({ allowlist: [] });
+    for (let i = 0; i < 30; i++) await h.adapter.say({ user: '60' }, `/pair WRONG${String(i).padStart(2, '0')}AA`);
+    await h.adapter.waitFor(() => h.adapter.textsTo('60').length === 30 || undefined);
+    expect(h.logs.filter((l) => l.includes('locked out')).length).toBe(25);
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const { code } = mintPairCode(store, Date.now());
+    store.close();
+    await h.adapter.say({ user: '61' }, `/pair ${code}`);
+    await h.adapter.waitForText('61', 'Paired');
+    expect(h.logs.some((l) => l.includes('pairing frozen'))).toBe(false);
+  });
+
   it('a redelivered message never makes a second turn', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'once only', 'update:9');

@@ -38,8 +38,10 @@ describe('judgePairAttempt', () => {
     ['an unknown code is refused', { match: undefined, s: 0, g: 0 }, { ok: false, reason: 'unknown' }],
     ['a used code is refused', { match: { ...fresh, usedAt: now - 5 }, s: 0, g: 0 }, { ok: false, reason: 'used' }],
     ['an expired code is refused', { match: { ...fresh, expiresAt: now }, s: 0, g: 0 }, { ok: false, reason: 'expired' }],
-    ['a locked-out sender is refused even with the right code', { match: fresh, s: SENDER_WRONG_LIMIT, g: 0 }, { ok: false, reason: 'sender_locked' }],
-    ['a global flood freezes pairing for everyone', { match: fresh, s: 0, g: GLOBAL_WRONG_LIMIT }, { ok: false, reason: 'pairing_frozen' }],
+    ['a locked-out sender is refused even with the right code, and the refusal is no guess', { match: fresh, s: SENDER_WRONG_LIMIT, g: 0 }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
+    ['a locked-out sender stays locked whatever the global count', { match: undefined, s: SENDER_WRONG_LIMIT, g: GLOBAL_WRONG_LIMIT }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
+    ['a global flood freezes pairing for everyone, without extending itself', { match: fresh, s: 0, g: GLOBAL_WRONG_LIMIT }, { ok: false, reason: 'pairing_frozen', countsAsWrong: false }],
+    ['a wrong code counts', { match: undefined, s: 0, g: 0 }, { ok: false, reason: 'unknown', countsAsWrong: true }],
   ])('%s', (_name, f, expected) => {
     expect(judgePairAttempt({ match: f.match, wrongBySenderInWindow: f.s, wrongGlobalInWindow: f.g, now })).toMatchObject(expected);
   });

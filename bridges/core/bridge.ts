@@ -89,7 +89,8 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
     send(ref: ConversationRef, kind, body) {
       const rows: NewOutbound[] = kind === 'text' ? chunkText(body.text, chunkLimit(adapter.textLimit)).map((text) => ({ ref, kind, body: { ...body, text } })) : [{ ref, kind, body }];
       openStore.enqueue(rows, now(), conversationKey);
-      delivery.wake();
+      // After the caller's transaction (if any) has committed: a sender must not start inside it.
+      queueMicrotask(() => delivery.wake());
     },
     reply(ref, text) {
       ctx.send(ref, 'text', { text });

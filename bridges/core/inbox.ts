@@ -3,7 +3,7 @@ import { describeError } from '../../lib/errors.js';
 import { RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import type { InboundAction, InboundMessage } from './adapter.js';
 import { conversationKey } from './adapter.js';
-import { decideAccess } from './access.js';
+import { decideAccess, type AccessDecision } from './access.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
 import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
@@ -34,61 +34,69 @@ export class Inbox {
       return;
     }
     const decision = decideAccess(m, { senderRole: ctx.roleOf(m.sender.id), chatAllowed: ctx.chatAllowed(m.conversation.chatId), pairing: ctx.config.pairing });
+    // The row's status and the reply it earns commit together: a crash between them would lose the
+    // reply (the redelivered update is then a duplicate) or open a request nobody is told about.
+    const wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    if (wake) this.wake();
+  }
+
+  /** Records the message as the access decision says and queues its answer; true when a poster should start. Runs in one transaction. */
+  private admit(m: InboundMessage, decision: AccessDecision, conversation: string, now: number): boolean {
+    const { ctx } = this;
     const base = { dedupeKey: m.dedupeKey, ref: m.conversation, conversation, senderId: m.sender.id, text: m.text, now };
     const handled = () => ctx.store.insertInbound({ ...base, status: 'handled' });
     switch (decision.kind) {
       case 'accept':
         if (m.unsupported !== undefined) {
           // Answered here, not by the poster: nothing to send the runtime, and no reason to wait for it.
-          if (!handled()) return;
+          if (!handled()) return false;
           if (m.conversation.kind === 'private') ctx.store.setUserRef(m.sender.id, m.conversation);
           ctx.logger.info('message without text answered, not relayed', { conversation, kind: m.unsupported });
           ctx.reply(m.conversation, unsupportedMessageText(m.unsupported));
-          return;
+          return false;
         }
-        if (!ctx.store.insertInbound({ ...base, status: 'pending' })) return;
+        if (!ctx.store.insertInbound({ ...base, status: 'pending' })) return false;
         if (m.conversation.kind === 'private') ctx.store.setUserRef(m.sender.id, m.conversation);
-        this.wake();
-        return;
+        return true;
       case 'ignore':
         ctx.logger.debug('message not relayed', { reason: decision.reason, conversation, sender: m.sender.id });
-        return;
+        return false;
       case 'refuse':
         if (handled()) ctx.reply(m.conversation, decision.reply);
-        return;
+        return false;
       case 'pair_group':
-        if (!handled()) return;
+        if (!handled()) return false;
         ctx.store.allow({ kind: 'chat', id: m.conversation.chatId, role: 'user', addedBy: `${ctx.adapter.platform}:${m.sender.id}`, now });
         ctx.logger.info('group paired by an owner', { chat: m.conversation.chatId, owner: m.sender.id });
         ctx.reply(m.conversation, 'This group is paired. Allowed members can talk to the agent by mentioning or replying to the bot; others are ignored.');
-        return;
+        return false;
       case 'pair_private': {
-        if (!handled()) return;
+        if (!handled()) return false;
         const typed = parseCommand(m.text)?.args ?? '';
         if (!typed) {
           ctx.reply(m.conversation, `Send /pair followed by the code that \`tether pair code ${ctx.adapter.platform}\` printed on the host.`);
-          return;
+          return false;
         }
         const verdict = attemptPair(ctx.store, { senderId: m.sender.id, typed, ref: m.conversation, now });
         if (verdict.ok) {
           ctx.store.setUserRef(m.sender.id, m.conversation);
           ctx.logger.info('paired a new owner', { sender: m.sender.id, conversation });
           ctx.reply(m.conversation, 'Paired: you are an owner of this agent. Send any message to talk to it; /help lists the commands.');
-          return;
+          return false;
         }
         const fields = { sender: m.sender.id, reason: verdict.reason };
         if (verdict.reason === 'pairing_frozen') ctx.logger.warn('pairing frozen: too many wrong codes in the last hour across senders', fields);
         else if (verdict.reason === 'sender_locked') ctx.logger.warn('pairing refused: sender locked out after too many wrong codes', fields);
         else ctx.logger.info('pairing refused', fields);
         ctx.reply(m.conversation, PAIR_REFUSED_TEXT);
-        return;
+        return false;
       }
       case 'request': {
-        if (!handled()) return;
+        if (!handled()) return false;
         const outcome = openAccessRequest(ctx.store, { ref: m.conversation, senderId: m.sender.id, ...(m.sender.name !== undefined ? { senderName: m.sender.name } : {}), now });
         if (outcome.kind !== 'opened') {
           ctx.logger.debug('stranger not answered', { reason: outcome.kind, sender: m.sender.id });
-          return;
+          return false;
         }
         ctx.logger.info('access request opened', { sender: m.sender.id, conversation, request: outcome.requestId });
         ctx.send(m.conversation, 'text', { text: requestReplyText(ctx.adapter.platform, m.sender.id, outcome.code), secret: true });
@@ -96,7 +104,7 @@ export class Inbox {
         for (const owner of ownerConversations(ctx.store, [...ctx.allowlist])) {
           ctx.send(owner, 'approval', { text, approvalId: `${REQUEST_APPROVAL_PREFIX}${outcome.requestId}`, tool: 'access request', summary: text, secret: true });
         }
-        return;
+        return false;
       }
     }
   }
@@ -166,14 +174,18 @@ export class Inbox {
           ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
           const waited = ctx.now() - row.receivedAt;
           const tell = !row.toldWaiting && waited >= ctx.timing.queuedNoticeMs;
-          ctx.store.noteInboundAttempt(row.id, tell);
-          if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
+          ctx.store.transaction(() => {
+            ctx.store.noteInboundAttempt(row.id, tell);
+            if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
+          });
           await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
           continue;
         }
         ctx.logger.warn('message refused by the runtime', { conversation, error: err });
-        ctx.store.finishInbound(row.id, { error: describeError(err) });
-        ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
+        ctx.store.transaction(() => {
+          ctx.store.finishInbound(row.id, { error: describeError(err) });
+          ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
+        });
       }
     }
   }
@@ -185,13 +197,18 @@ export class Inbox {
       const handler = findCommand(command.name);
       const call: CommandCall = { ctx, threads: this.threads, message: row, args: command.args };
       const text = handler ? await handler.run(call) : unknownCommandText(command.name);
-      ctx.store.finishInbound(row.id, {});
-      ctx.reply(row.ref, text);
+      // A command's text may hold a code (/approve CODE): it is not kept once answered.
+      ctx.store.transaction(() => {
+        ctx.store.finishInbound(row.id, { forgetText: true });
+        ctx.reply(row.ref, text);
+      });
       return;
     }
     if (row.text.trim() === '') {
-      ctx.store.finishInbound(row.id, { error: 'empty' });
-      ctx.reply(row.ref, 'Only text reaches the agent for now: send your request as a text message.');
+      ctx.store.transaction(() => {
+        ctx.store.finishInbound(row.id, { error: 'empty' });
+        ctx.reply(row.ref, 'Only text reaches the agent for now: send your request as a text message.');
+      });
       return;
     }
     const thread = await this.threads.ensure(row.ref);

@@ -353,8 +353,11 @@ export class BridgeStore {
     return Number((this.db.prepare("SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'").get() as Raw).n);
   }
 
-  finishInbound(id: number, fields: { turnId?: string; error?: string }): void {
-    this.db.prepare("UPDATE inbox SET status = 'done', turn_id = ?, error = ? WHERE id = ?").run(fields.turnId ?? null, fields.error ?? null, id);
+  /** `forgetText`: the text is erased (a command that may carry a code is not kept once answered). */
+  finishInbound(id: number, fields: { turnId?: string; error?: string; forgetText?: boolean }): void {
+    this.db
+      .prepare("UPDATE inbox SET status = 'done', turn_id = ?, error = ?, text = CASE WHEN ? THEN '' ELSE text END WHERE id = ?")
+      .run(fields.turnId ?? null, fields.error ?? null, fields.forgetText ? 1 : 0, id);
   }
 
   noteInboundAttempt(id: number, toldWaiting: boolean): void {

@@ -208,6 +208,58 @@ describe('bridge core against the real runtime', () => {
     expect(h.logs.some((l) => l.includes('pairing frozen'))).toBe(false);
   });
 
+  it('keeps no request code in clear anywhere in the database after a request is approved from chat', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'hi');
+    await h.adapter.waitForText(OWNER, 'echo: hi');
+    await h.adapter.say({ user: '889', name: 'Mallory' }, 'hello?');
+    const reply = await h.adapter.waitForText('889', /request code: ([A-Z2-9]{8})/);
+    const code = /request code: ([A-Z2-9]{8})/.exec(reply.text)![1]!;
+    await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval' && s.text.includes(code)));
+    await h.adapter.say({ user: OWNER }, `/approve ${code}`);
+    await h.adapter.waitForText(OWNER, 'Approved: Mallory');
+    await h.adapter.waitForText('889', 'approved your request');
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    const dump = tables.map((t) => JSON.stringify(store.db.prepare(`SELECT * FROM "${t}"`).all())).join('\n');
+    store.close();
+    expect(tables).toEqual(expect.arrayContaining(['outbox', 'inbox', 'codes']));
+    expect(dump).not.toContain(code);
+  });
+
+  it('commits a message and the reply it earns together: a crash between them loses neither the reply nor the Paired notice', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const enqueue = BridgeStore.prototype.enqueue;
+    const crashOnce = (pattern: string) => {
+      BridgeStore.prototype.enqueue = function (this: BridgeStore, ...args: Parameters<typeof enqueue>) {
+        if (args[0].some((r) => r.body.text.includes(pattern))) {
+          BridgeStore.prototype.enqueue = enqueue;
+          throw new Error('crash between the status and the reply');
+        }
+        return enqueue.apply(this, args);
+      };
+    };
+    cleanups.push(async () => {
+      BridgeStore.prototype.enqueue = enqueue;
+    });
+    const group = { chat: '-800', kind: 'group' as const };
+    crashOnce('not paired yet');
+    await expect(h.adapter.say({ user: OWNER, ...group }, 'hello group', 'crash:1')).rejects.toThrow('crash between');
+    // The platform redelivers what was not confirmed.
+    await h.adapter.say({ user: OWNER, ...group }, 'hello group', 'crash:1');
+    await h.adapter.waitForText('-800', 'not paired yet');
+
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    const { code } = mintPairCode(store, Date.now());
+    store.close();
+    crashOnce('Paired: you are an owner');
+    await expect(h.adapter.say({ user: '71' }, `/pair ${code}`, 'crash:2')).rejects.toThrow('crash between');
+    await h.adapter.say({ user: '71' }, `/pair ${code}`, 'crash:2');
+    await h.adapter.waitForText('71', 'Paired: you are an owner');
+    expect(h.adapter.textsTo('-800')).toHaveLength(1);
+    expect(h.adapter.textsTo('71')).toHaveLength(1);
+  });
+
   it('a redelivered message never makes a second turn', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'once only', 'update:9');

@@ -83,14 +83,23 @@ export interface ApprovalPrompt {
   text: string;
 }
 
-/** Pacing the core applies to everything it sends to one platform (messages, typing, edits). */
+/**
+ * Pacing the core applies to everything it sends to one platform (messages, typing, edits), as
+ * token buckets (bridges/core/pacing.ts): each allows `burst` sends at once, then refills at the
+ * sustained rate, so any window of T holds at most burst + rate × T sends. A rate of 0 means no
+ * limit. Bursts default to 1 (strict spacing).
+ */
 export interface SendLimits {
-  /** Minimum gap between sends into one private chat. */
+  /** Sustained gap between sends into one private chat. */
   privateIntervalMs: number;
-  /** Sends per minute into one group chat. */
+  /** Sustained sends per minute into one group chat (its topics share it). */
   groupPerMinute: number;
-  /** Sends per second across the whole bot. */
+  /** Sustained sends per second across the whole bot. */
   globalPerSecond: number;
+  /** Sends one private chat may take at once before the interval applies. */
+  privateBurst?: number;
+  groupBurst?: number;
+  globalBurst?: number;
 }
 
 /**

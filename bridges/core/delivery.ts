@@ -4,7 +4,7 @@ import { RuntimeApiError, type RuntimeEvent, type Thread } from '../../lib/runti
 import { DeliveryError, conversationKey, type ConversationRef } from './adapter.js';
 import { chunkLimit, chunkText } from './chunker.js';
 import { sleep, type BridgeContext } from './context.js';
-import { createPacingState, holdConversation, reserveSlot, tryReserveNow } from './pacing.js';
+import { SendBudget } from './send-budget.js';
 import type { NewOutbound, OutboundRow } from './store.js';
 import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
@@ -45,7 +45,7 @@ export function rowsForEvent(ev: RuntimeEvent, ref: ConversationRef, o: { textLi
     }
     case 'tool.started':
       if (!o.progressDue) return [];
-      return [{ ref, kind: 'text', body: { text: chunkText(`… ${String(ev.tool ?? 'tool')}: ${String(ev.summary ?? '')}`.trim(), Math.min(300, chunkLimit(o.textLimit)))[0]! } }];
+      return [{ ref, kind: 'text', body: { text: chunkText(`… ${String(ev.tool ?? 'tool')}: ${String(ev.summary ?? '')}`.trim(), Math.min(300, chunkLimit(o.textLimit)))[0]!, bestEffort: true } }];
     default:
       return [];
   }
@@ -54,7 +54,7 @@ export function rowsForEvent(ev: RuntimeEvent, ref: ConversationRef, o: { textLi
 const TURN_ENDS = new Set(['turn.completed', 'turn.failed', 'turn.cancelled', 'turn.interrupted']);
 
 export class Delivery {
-  private readonly pacing = createPacingState();
+  private readonly budget: SendBudget;
   private readonly senders = new Set<string>();
   private readonly lastProgress = new Map<string, number>();
   /** Conversations whose sends fail transiently right now → the last error. */
@@ -70,7 +70,9 @@ export class Delivery {
   constructor(
     private readonly ctx: BridgeContext,
     private readonly threads: ThreadDirectory,
-  ) {}
+  ) {
+    this.budget = new SendBudget(ctx.adapter.limits);
+  }
 
   start(): void {
     const { ctx } = this;
@@ -119,6 +121,7 @@ export class Delivery {
     clearInterval(this.typingTimer);
     clearInterval(this.pollTimer);
     for (const t of this.typingRetry.values()) clearTimeout(t);
+    this.budget.close();
     await this.following;
     while (this.senders.size > 0) await sleep(20);
   }
@@ -219,10 +222,10 @@ export class Delivery {
   private typeNow(key: string, ref: ConversationRef): void {
     const { adapter } = this.ctx;
     if (!adapter.typing || this.senders.has(key) || !this.running.has(key)) return;
-    const now = Date.now();
-    if (!tryReserveNow(this.pacing, adapter.limits, key, ref.kind, now)) {
-      // The budget is taken (a reply just went out): show typing as soon as a slot frees, not 4 s later.
-      const wait = Math.max(this.pacing.nextByConversation.get(key) ?? 0, this.pacing.nextGlobal) - now;
+    // Typing never waits and never makes a reply wait: skipped when the budget has no token to spare.
+    if (!this.budget.tryBestEffort(ref)) {
+      // Try again once the chat could spare one (after a burst of chunks), not only at the next refresh.
+      const wait = this.budget.bestEffortWait(ref);
       if (wait < this.ctx.timing.typingIntervalMs && !this.typingRetry.has(key)) {
         this.typingRetry.set(
           key,
@@ -260,8 +263,13 @@ export class Delivery {
       if (ctx.signal.aborted) return;
       const row = ctx.store.nextOutbound(conversation);
       if (!row) return;
-      const wait = reserveSlot(this.pacing, ctx.adapter.limits, conversation, row.ref.kind, Date.now());
-      if (wait > 0) await sleep(wait, ctx.signal);
+      if (row.body.bestEffort) {
+        // A progress line is worth nothing late: sent only when the budget can spare it, else skipped.
+        if (!this.budget.tryBestEffort(row.ref)) {
+          ctx.store.dropOutbound(row.id, 'skipped: no send budget to spare');
+          continue;
+        }
+      } else await this.budget.acquire(row.ref, ctx.signal);
       if (ctx.signal.aborted) return;
       ctx.store.markSending(row.id);
       try {
@@ -279,7 +287,7 @@ export class Delivery {
         switch (f.kind) {
           case 'retry_after':
             ctx.logger.info('flood control: waiting before resending', { conversation, seconds: f.seconds });
-            holdConversation(this.pacing, conversation, Date.now() + f.seconds * 1000);
+            this.budget.hold(row.ref, Date.now() + f.seconds * 1000);
             break;
           case 'transient':
             // A platform outage of any length loses no reply: retried with capped backoff, and said so.

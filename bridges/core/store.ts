@@ -112,6 +112,8 @@ export interface OutboundBody {
   promptMessageId?: string;
   /** Carries a code: the text is erased once sent, so the database never keeps a usable code. */
   secret?: boolean;
+  /** A progress line: sent only when the send budget can spare it, else skipped (never delays a reply). */
+  bestEffort?: boolean;
 }
 
 export interface OutboundRow {

@@ -18,8 +18,23 @@ import { classifyTelegramFailure, describeTelegramError } from './failures.js';
 import { ALLOWED_UPDATES, interpretUpdate, type BotIdentity } from './inbound.js';
 import { DEFAULT_POLLER_TIMING, TelegramPoller, type PollerTiming } from './polling.js';
 
-/** Telegram's FAQ: ~1 message/s per private chat, 20/min per group, ~30/s per bot. */
-export const TELEGRAM_LIMITS: SendLimits = { privateIntervalMs: 1_000, groupPerMinute: 20, globalPerSecond: 30 };
+/**
+ * Telegram's FAQ: "avoid sending more than one message per second" in a chat ("we may allow short
+ * bursts"), "no more than 20 messages per minute to the same group", "30 messages per second or
+ * so" in all. As buckets (any window of T holds at most burst + rate × T):
+ * - private chat: burst 3 at 1/s, so a 3-chunk reply goes at once, sustained at the FAQ's 1/s;
+ * - group: burst 3 at 17/min, so no minute ever holds more than 3 + 17 = 20;
+ * - bot: burst 5 at 25/s, so no second ever holds more than 5 + 25 = 30, counted any way, and the
+ *   sustained rate keeps a sixth in hand for network jitter and Telegram's "or so".
+ */
+export const TELEGRAM_LIMITS: SendLimits = {
+  privateIntervalMs: 1_000,
+  privateBurst: 3,
+  groupPerMinute: 17,
+  groupBurst: 3,
+  globalPerSecond: 25,
+  globalBurst: 5,
+};
 export const TELEGRAM_TEXT_LIMIT = 4096;
 /** General is topic 1: sendMessage refuses it (omit the id), sendChatAction accepts it. */
 const GENERAL_TOPIC = '1';

@@ -77,6 +77,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
 
   const ctx: BridgeContext = {
     adapter,
+    identity: options.identity,
     store: openStore,
     client: runtime,
     config,

@@ -33,6 +33,8 @@ export const DEFAULT_TIMING: BridgeTiming = {
 
 export interface BridgeContext {
   adapter: ChatAdapter;
+  /** This bridge among others of its platform (the Telegram bot id): thread metadata `bot`. */
+  identity: string;
   store: BridgeStore;
   client: RuntimeClient;
   config: BridgeConfig;

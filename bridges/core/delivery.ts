@@ -150,12 +150,14 @@ export class Delivery {
   private adoptThread(thread: Thread, now: number): ConversationRef | null {
     const { store, adapter } = this.ctx;
     const metadata = thread.metadata ?? {};
-    if (metadata.platform !== adapter.platform || !metadata.conversation) {
+    // A conversation that moved keeps its threads: the store's mapping wins over stale metadata.
+    const mapped = store.threadConversation(thread.id);
+    // Another bot's thread is not ours; one from before threads named their bot is ours only if this store made it.
+    const ours = metadata.bot === undefined ? typeof mapped === 'string' : metadata.bot === this.ctx.identity;
+    if (metadata.platform !== adapter.platform || !metadata.conversation || !ours) {
       store.rememberThread(thread.id, null, now);
       return null;
     }
-    // A conversation that moved keeps its threads: the store's mapping wins over stale metadata.
-    const mapped = store.threadConversation(thread.id);
     const key = mapped ?? metadata.conversation;
     const existing = store.conversation(key);
     const ref = existing?.ref ?? refFromMetadata(metadata);

@@ -1,14 +1,19 @@
-// Conversation → runtime thread: found by metadata {platform, conversation}, cached in the store, verified once per run.
+// Conversation → runtime thread: found by metadata {platform, bot, conversation}, cached in the store, verified once per run.
 import { RuntimeApiError, type Thread } from '../../lib/runtime-client.js';
 import type { ConversationRef } from './adapter.js';
 import { conversationKey } from './adapter.js';
 import type { BridgeContext } from './context.js';
 
-export function threadMetadata(ref: ConversationRef): Record<string, string> {
-  return { platform: ref.platform, conversation: conversationKey(ref), chat_kind: ref.kind };
+/**
+ * What marks a thread as one bridge's conversation: the platform, the bridge's identity (`bot`: two
+ * bots of one platform on one runtime must not relay each other's threads), the conversation key
+ * and its kind (so a thread can be relayed without guessing from a platform's id format).
+ */
+export function threadMetadata(ref: ConversationRef, bot: string): Record<string, string> {
+  return { platform: ref.platform, bot, conversation: conversationKey(ref), chat_kind: ref.kind };
 }
 
-/** Rebuilds a reference from thread metadata, for threads this bridge has not seen a message in. */
+/** Rebuilds a reference from thread metadata, for threads this bridge has not seen a message in; undefined without a known kind. */
 export function refFromMetadata(metadata: Record<string, string>): ConversationRef | undefined {
   const conversation = metadata.conversation;
   const platform = metadata.platform;
@@ -17,7 +22,8 @@ export function refFromMetadata(metadata: Record<string, string>): ConversationR
   const i = conversation.indexOf(':');
   const chatId = i < 0 ? conversation : conversation.slice(0, i);
   const topicId = i < 0 ? undefined : conversation.slice(i + 1);
-  const kind = metadata.chat_kind === 'group' || metadata.chat_kind === 'private' ? metadata.chat_kind : chatId.startsWith('-') ? 'group' : 'private';
+  const kind = metadata.chat_kind;
+  if (kind !== 'group' && kind !== 'private') return undefined;
   return { platform: platform as ConversationRef['platform'], chatId, ...(topicId !== undefined ? { topicId } : {}), kind };
 }
 
@@ -40,10 +46,10 @@ export class ThreadDirectory {
         if (!(err instanceof RuntimeApiError && err.status === 404)) throw err;
       }
     }
-    const found = (await client.listThreads({ metadata: { platform: ref.platform, conversation: key } })).filter((t) => !t.archived);
+    const found = (await client.listThreads({ metadata: { platform: ref.platform, bot: this.ctx.identity, conversation: key } })).filter((t) => !t.archived);
     const newest = found.sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
     if (newest) return this.adopt(ref, newest);
-    return this.adopt(ref, await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref) }));
+    return this.adopt(ref, await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref, this.ctx.identity) }));
   }
 
   /** `/new`: archive the current thread (if any) and start a fresh one. */
@@ -59,7 +65,7 @@ export class ThreadDirectory {
       }
       this.verified.delete(known);
     }
-    const t = await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref) });
+    const t = await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref, this.ctx.identity) });
     this.adopt(ref, t);
     return t;
   }
@@ -92,7 +98,7 @@ export class ThreadDirectory {
 
   /** The thread, its metadata first patched to name `ref` when it names another conversation (keys of others kept). */
   private async withCurrentMetadata(ref: ConversationRef, t: Thread): Promise<Thread> {
-    const wanted = threadMetadata(ref);
+    const wanted = threadMetadata(ref, this.ctx.identity);
     const metadata = t.metadata ?? {};
     if (Object.entries(wanted).every(([k, v]) => metadata[k] === v)) return t;
     const patched = await this.ctx.client.patchThread(t.id, { metadata: { ...metadata, ...wanted } });

@@ -304,6 +304,30 @@ describe('bridge core against the real runtime', () => {
     expect(all).toHaveLength(1);
   });
 
+  it('a second bot on the same runtime relays none of the first bot\'s threads, and keeps its own thread for the same chat id', async () => {
+    const h = await harness();
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const otherDir = mkdtempSync(`${tmpdir()}/tether-second-bot-`);
+    cleanups.push(async () => rmSync(otherDir, { recursive: true, force: true }));
+    const other = new RecordingAdapter();
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: otherDir, TETHER_RUNTIME_URL: h.rt.url, TETHER_TOKEN: h.rt.token, TETHER_PROGRESS: 'off' });
+    const second = await runBridge(other, { config, allowlist: [OWNER], logger: createLogger('bridge', { level: 'error', write: () => {} }), identity: 'other-bot', timing: FAST });
+    cleanups.push(() => second.stop());
+    await h.adapter.say({ user: OWNER }, 'to the first bot');
+    await h.adapter.waitForText(OWNER, 'echo: to the first bot');
+    await other.say({ user: OWNER }, 'to the second bot');
+    await other.waitForText(OWNER, 'echo: to the second bot');
+    await h.adapter.say({ user: OWNER }, 'first again');
+    await h.adapter.waitForText(OWNER, 'echo: first again');
+    await other.say({ user: OWNER }, 'second again');
+    await other.waitForText(OWNER, 'echo: second again');
+    expect(h.adapter.textsTo(OWNER)).toEqual(['echo: to the first bot', 'echo: first again']);
+    expect(other.textsTo(OWNER)).toEqual(['echo: to the second bot', 'echo: second again']);
+    const threads = await h.threads();
+    expect(threads.map((t) => t.metadata.bot).sort()).toEqual(['other-bot', 'test']);
+  });
+
   it('relays a turn the bridge did not start, posted straight to the thread', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'open');
@@ -480,7 +504,7 @@ describe('bridge core against the real runtime', () => {
     // The runtime's metadata follows the move, so a lookup by the new id finds the same thread.
     const found = (await h.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-100500')).body.threads;
     expect(found.map((t: { id: string }) => t.id)).toEqual([threads[0]!.id]);
-    expect(found[0].metadata).toEqual({ platform: 'telegram', conversation: '-100500', chat_kind: 'group' });
+    expect(found[0].metadata).toEqual({ platform: 'telegram', bot: 'test', conversation: '-100500', chat_kind: 'group' });
     expect((await h.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-500')).body.threads).toEqual([]);
   });
 

@@ -253,7 +253,7 @@ describe('telegram bridge end to end', () => {
     stream.close();
     const found = (await s.rt.api('GET', '/v1/threads?metadata.platform=telegram&metadata.conversation=-1004242')).body.threads;
     expect(found).toHaveLength(1);
-    expect(found[0].metadata).toEqual({ platform: 'telegram', conversation: '-1004242', chat_kind: 'group' });
+    expect(found[0].metadata).toEqual({ platform: 'telegram', bot: String((await s.adapter.identify()).id), conversation: '-1004242', chat_kind: 'group' });
     expect((await s.threads()).map((t) => t.id)).toEqual([found[0].id]);
   });
 

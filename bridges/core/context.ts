@@ -14,6 +14,8 @@ export interface BridgeTiming {
   /** Longest pause between retries of a runtime call. */
   runtimeRetryMaxMs: number;
   typingIntervalMs: number;
+  /** Typing stops after this long even if the turn's end never arrives (the runtime's turn timeout is 10 min by default). */
+  typingMaxMs: number;
   /** At most one tool-progress line per conversation in this interval. */
   progressIntervalMs: number;
   /** How often the sender looks for rows written by another process (`tether pair approve`). */
@@ -26,6 +28,7 @@ export const DEFAULT_TIMING: BridgeTiming = {
   queuedNoticeMs: 5_000,
   runtimeRetryMaxMs: 5_000,
   typingIntervalMs: 4_000,
+  typingMaxMs: 15 * 60_000,
   progressIntervalMs: 5_000,
   outboxPollMs: 1_000,
   sendRetryMaxMs: 60_000,

@@ -60,7 +60,9 @@ export class Delivery {
   /** Conversations whose sends fail transiently right now → the last error. */
   private readonly sendTrouble = new Map<string, string>();
   /** Conversations with a turn running now → the turn id (typing is shown for them). */
-  private readonly running = new Map<string, { ref: ConversationRef; turnId: string }>();
+  private readonly running = new Map<string, { ref: ConversationRef; turnId: string; since: number }>();
+  /** The event stream is connected: while it is not, no turn's end can arrive, so no typing is shown. */
+  private streamUp = false;
   private typingTimer: NodeJS.Timeout | undefined;
   private readonly typingRetry = new Map<string, NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -90,7 +92,11 @@ export class Delivery {
       after: ctx.store.eventCursor(),
       signal: ctx.signal,
       onEvent: (ev) => this.onEvent(ev),
-      onState: (state, error) => ctx.health.update({ runtime: state, ...(error ? { lastError: describeError(error) } : {}) }),
+      onState: (state, error) => {
+        this.streamUp = state === 'connected';
+        // Recovered: the error that was is no longer the state of things.
+        ctx.health.update({ runtime: state, lastError: state === 'connected' ? undefined : error ? describeError(error) : ctx.health.get().lastError });
+      },
     });
   }
 
@@ -208,8 +214,9 @@ export class Delivery {
 
   private trackRunning(ev: RuntimeEvent, ref: ConversationRef, key: string, live: boolean): void {
     if ((ev.type === 'turn.started' || (ev.type === 'approval.resolved' && ev.decision === 'approve')) && live && ev.turn_id) {
-      const first = !this.running.has(key);
-      this.running.set(key, { ref, turnId: ev.turn_id });
+      const prev = this.running.get(key);
+      const first = !prev;
+      this.running.set(key, { ref, turnId: ev.turn_id, since: prev?.turnId === ev.turn_id ? prev.since : Date.now() });
       if (first) this.typeNow(key, ref);
     } else if (TURN_ENDS.has(ev.type) || ev.type === 'approval.requested') {
       const r = this.running.get(key);
@@ -218,12 +225,21 @@ export class Delivery {
   }
 
   private refreshTyping(): void {
-    for (const [key, r] of this.running) this.typeNow(key, r.ref);
+    const now = Date.now();
+    for (const [key, r] of this.running) {
+      // A turn whose end never arrives must not type forever.
+      if (now - r.since > this.ctx.timing.typingMaxMs) {
+        this.running.delete(key);
+        this.ctx.logger.info('typing stopped: the turn has run longer than typing is shown', { conversation: key, turn: r.turnId });
+        continue;
+      }
+      this.typeNow(key, r.ref);
+    }
   }
 
   private typeNow(key: string, ref: ConversationRef): void {
     const { adapter } = this.ctx;
-    if (!adapter.typing || this.senders.has(key) || !this.running.has(key)) return;
+    if (!adapter.typing || !this.streamUp || this.senders.has(key) || !this.running.has(key)) return;
     // Typing never waits and never makes a reply wait: skipped when the budget has no token to spare.
     if (!this.budget.tryBestEffort(ref)) {
       // Try again once the chat could spare one (after a burst of chunks), not only at the next refresh.

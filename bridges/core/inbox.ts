@@ -225,7 +225,7 @@ export class Inbox {
       throw err;
     }
     ctx.store.finishInbound(row.id, { turnId: turn.id });
-    ctx.health.update({ runtime: 'connected' });
+    ctx.health.update({ runtime: 'connected', lastError: undefined });
   }
 }
 

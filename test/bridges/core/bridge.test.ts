@@ -17,6 +17,15 @@ import { RecordingAdapter } from './recording-adapter.js';
 const FAST: Partial<BridgeTiming> = { queuedNoticeMs: 300, runtimeRetryMaxMs: 150, outboxPollMs: 100, sendRetryMaxMs: 300 };
 const OWNER = '1001';
 
+/** Resolves once `check` holds, looking every 20 ms (for state with no event to await, like health). */
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -326,6 +335,34 @@ describe('bridge core against the real runtime', () => {
     expect(other.textsTo(OWNER)).toEqual(['echo: to the second bot', 'echo: second again']);
     const threads = await h.threads();
     expect(threads.map((t) => t.metadata.bot).sort()).toEqual(['other-bot', 'test']);
+  });
+
+  it('stops typing while the runtime is down mid-turn, and clears the stale error in health once it is back', async () => {
+    const h = await harness({ timing: { typingIntervalMs: 40 } });
+    await h.adapter.say({ user: OWNER }, '!slow 300 a b c d e f g h i j');
+    await h.adapter.waitFor(() => h.adapter.typings.length >= 2 || undefined, 10_000, 'typing');
+    await h.rt.stopRuntime();
+    await until(() => h.bridge.health().runtime === 'disconnected');
+    expect(h.bridge.health().lastError).toBeDefined();
+    const shown = h.adapter.typings.length;
+    // Ten typing intervals: before, typing went on every interval until the runtime came back.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(h.adapter.typings.length).toBe(shown);
+    await h.rt.restart();
+    await h.adapter.waitForText(OWNER, 'restarted before finishing');
+    await until(() => h.bridge.health().runtime === 'connected');
+    expect(h.bridge.health().lastError).toBeUndefined();
+  });
+
+  it('caps typing at the longest a turn is shown typing, even while the turn goes on', async () => {
+    const h = await harness({ timing: { typingIntervalMs: 30, typingMaxMs: 300 } });
+    await h.adapter.say({ user: OWNER }, '!slow 100 a b c d e f g h i j k l m n o p q r s t');
+    await h.adapter.waitForText(OWNER, 'a b c');
+    const first = h.adapter.typingsAt[0]!;
+    expect(h.adapter.typingsAt.length).toBeGreaterThan(2);
+    // The turn ran about 2 s; typing ended after the cap (plus one interval of slack).
+    expect(h.adapter.typingsAt.at(-1)! - first).toBeLessThanOrEqual(300 + 30 + 50);
+    expect(h.logs.some((l) => l.includes('typing stopped'))).toBe(true);
   });
 
   it('relays a turn the bridge did not start, posted straight to the thread', async () => {

@@ -18,6 +18,8 @@ export class RecordingAdapter implements ChatAdapter {
   /** Every send attempt, including the ones that failed. */
   readonly attempts: RecordedSend[] = [];
   readonly typings: ConversationRef[] = [];
+  /** When each typing was shown (ms since epoch), in order. */
+  readonly typingsAt: number[] = [];
   readonly decided: Array<{ messageId: string; text: string }> = [];
   /** Thrown by the next send attempts, in order. */
   readonly failures: DeliveryError[] = [];
@@ -45,6 +47,7 @@ export class RecordingAdapter implements ChatAdapter {
 
   async typing(to: ConversationRef): Promise<void> {
     this.typings.push(to);
+    this.typingsAt.push(Date.now());
     this.notify();
   }
 

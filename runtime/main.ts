@@ -67,6 +67,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const streams = new EventStreams(store, { ...DEFAULT_STREAM_OPTIONS, ...options.streams }, logger.child('events'));
   const server = createApiServer({ routes: buildRoutes({ store, engine, streams, counters }), token, allowedOrigins: config.allowedOrigins, logger: logger.child('http') });
 
+  // Recovery before the first request can arrive: a turn posted then must queue behind the turns the
+  // last run left, never overtake them. The lock makes this the only runtime on the state dir, and
+  // recovery only marks running turns interrupted and rebuilds the queue in memory, so a start that
+  // then fails to listen (busy port) leaves the store as the next start would have found it anyway.
+  // Tool processes a killed runtime left behind go first: their turns are about to be marked interrupted.
+  try {
+    await reapOrphanedToolProcesses(config.stateDir, logger.child('tools'));
+    engine.recover();
+  } catch (err) {
+    store.close();
+    lock.release();
+    await ownClient?.close();
+    throw err;
+  }
+
   try {
     server.listen(config.port, config.host);
     await once(server, 'listening');
@@ -83,10 +98,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
 
-  // Recovery after listening, so a second runtime on the same port fails before touching turns.
-  // Tool processes a killed runtime left behind go first: their turns are about to be marked interrupted.
-  await reapOrphanedToolProcesses(config.stateDir, logger.child('tools'));
-  engine.recover();
+  engine.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

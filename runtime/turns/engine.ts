@@ -46,6 +46,7 @@ export class TurnEngine {
   private readonly active = new Map<string, ActiveRun>();
   private readonly workspace: string;
   private stopping = false;
+  private started = false;
   private pumpScheduled = false;
 
   constructor(private readonly deps: TurnEngineDeps) {
@@ -64,7 +65,8 @@ export class TurnEngine {
 
   /**
    * After a start (clean or not): turns that were running are interrupted; turns waiting for a
-   * person keep waiting (or carry on if decided meanwhile); queued turns run in order.
+   * person keep waiting (or carry on if decided meanwhile); queued turns are queued again, in
+   * order. Nothing runs until start().
    */
   recover(): void {
     const { store } = this.deps;
@@ -86,6 +88,11 @@ export class TurnEngine {
       } else if (approval.status === 'pending') this.queue.hold({ turnId: t.id, threadId: t.thread_id });
       else this.queue.requestResume({ turnId: t.id, threadId: t.thread_id });
     }
+  }
+
+  /** Starts running turns (once the server listens, so a failed start runs nothing). */
+  start(): void {
+    this.started = true;
     this.pump();
   }
 
@@ -133,7 +140,7 @@ export class TurnEngine {
   }
 
   private pump(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.started) return;
     for (let next = this.queue.take(); next; next = this.queue.take()) {
       const r = next;
       const controller = new AbortController();

@@ -136,7 +136,7 @@ export interface ChatAdapter {
   stop(): Promise<void>;
   /** Sends plain text. Throws DeliveryError. `key` is stable across retries (platform idempotency where it exists). */
   send(to: ConversationRef, text: string, key: string): Promise<SentRef>;
-  /** Shows "typing…" for a few seconds. */
+  /** Shows "typing…" for a few seconds. Best effort, but throws DeliveryError `retry_after` under flood control (the core then holds the chat's budget). */
   typing?(to: ConversationRef): Promise<void>;
   /** Sends an approval request with Approve/Deny buttons. Throws DeliveryError. */
   askApproval?(to: ConversationRef, prompt: ApprovalPrompt, key: string): Promise<SentRef>;

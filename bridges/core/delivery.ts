@@ -255,7 +255,13 @@ export class Delivery {
       }
       return;
     }
-    adapter.typing(ref).catch((err: unknown) => this.ctx.logger.debug('typing failed', { error: err }));
+    adapter.typing(ref).catch((err: unknown) => {
+      // Flood control on typing holds the chat's budget: no typing (or reply) goes into it before the wait is over.
+      if (err instanceof DeliveryError && err.failure.kind === 'retry_after') {
+        this.budget.hold(ref, Date.now() + err.failure.seconds * 1000);
+        this.ctx.logger.info('flood control on typing: the chat waits', { conversation: key, seconds: err.failure.seconds });
+      } else this.ctx.logger.debug('typing failed', { error: err });
+    });
   }
 
   /** Starts a sender for every conversation with open rows that has none running. */

@@ -77,6 +77,19 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
   // A half-open socket must not wedge a call for grammY's default 500 s; polls get their timeout plus slack.
   const api = new Api(config.botToken, { apiRoot: config.apiRoot, timeoutSeconds: timing.pollTimeoutS + Math.ceil(timing.watchdogGraceMs / 1000) + 15 });
   const log = logger.child('bot-api');
+  // Flood control on edits, button answers, the command menu…: wait what Telegram says, then the same request again.
+  api.config.use(async (prev, method, payload, signal) => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await prev(method, payload, signal);
+      const wait = res.ok ? undefined : res.parameters?.retry_after;
+      if (res.ok || RETRIED_ELSEWHERE.has(method) || wait === undefined || wait > MAX_IN_PLACE_WAIT_S || attempt >= MAX_IN_PLACE_RETRIES || signal?.aborted) return res;
+      log.info('flood control: waiting before repeating the request', { method, seconds: wait });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait * 1000);
+        signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+  });
   let botInfo = options.botInfo;
   let poller: TelegramPoller | undefined;
   // Learned from updates: typing in a forum's General needs message_thread_id 1.
@@ -217,7 +230,10 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       try {
         await api.sendChatAction(chatIdOf(to), 'typing', thread !== undefined ? { message_thread_id: Number(thread) } : {});
       } catch (err) {
-        log.debug('typing failed', { error: describeTelegramError(err, 'sendChatAction') });
+        const e = deliveryError(err, to, 'sendChatAction');
+        // Flood control: the core holds this chat's budget, so typing is skipped until the wait is over.
+        if (e.failure.kind === 'retry_after') throw e;
+        log.debug('typing failed', { error: e.message });
       }
     },
 
@@ -242,6 +258,8 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       } catch (err) {
         if (err instanceof GrammyError && err.description.includes('message is not modified')) return;
         log.warn('could not mark an approval prompt decided', { error: describeTelegramError(err, 'editMessageText') });
+        // Still flooded after waiting in place: another edit now would only be refused the same way.
+        if (err instanceof GrammyError && err.error_code === 429) return;
         await api.editMessageReplyMarkup(chatIdOf(to), Number(sent.messageId)).catch(() => undefined);
       }
     },

@@ -41,12 +41,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function stack(o: { env?: Record<string, string>; allowlist?: string[] } = {}): Promise<Stack> {
+async function stack(o: { env?: Record<string, string>; allowlist?: string[]; timing?: Partial<BridgeTiming>; commands?: { command: string; description: string }[]; beforeStart?: (fake: FakeTelegram) => void } = {}): Promise<Stack> {
   const port = await freePort();
   const rt = await startTestRuntime({ TETHER_PORT: String(port), ...o.env });
   cleanups.push(() => rt.stop());
   const fake = await startFakeTelegram();
   cleanups.push(() => fake.close());
+  o.beforeStart?.(fake);
   const logs: string[] = [];
   const logger = createLogger('bridge', { level: 'debug', write: (l) => logs.push(l) });
   const config = loadTelegramConfig({
@@ -58,9 +59,9 @@ async function stack(o: { env?: Record<string, string>; allowlist?: string[] } =
     TETHER_TOKEN: rt.token,
     TETHER_PROGRESS: 'off',
   });
-  const adapter = createTelegramAdapter(config, logger, { timing: { conflict: { minMs: 30, maxMs: 100 }, error: { minMs: 30, maxMs: 100 } } });
+  const adapter = createTelegramAdapter(config, logger, { timing: { conflict: { minMs: 30, maxMs: 100 }, error: { minMs: 30, maxMs: 100 } }, ...(o.commands ? { commands: o.commands } : {}) });
   const me = await adapter.identify();
-  const bridge = await runBridge(adapter, { config, allowlist: config.allowlist, logger, identity: String(me.id), timing: FAST });
+  const bridge = await runBridge(adapter, { config, allowlist: config.allowlist, logger, identity: String(me.id), timing: { ...FAST, ...o.timing } });
   cleanups.push(() => bridge.stop());
   return {
     rt,
@@ -255,6 +256,51 @@ describe('telegram bridge end to end', () => {
     expect(found).toHaveLength(1);
     expect(found[0].metadata).toEqual({ platform: 'telegram', bot: String((await s.adapter.identify()).id), conversation: '-1004242', chat_kind: 'group' });
     expect((await s.threads()).map((t) => t.id)).toEqual([found[0].id]);
+  });
+
+  it('a 429 on typing holds the chat: no typing until retry_after is over, and the reply still arrives', async () => {
+    const s = await stack({ timing: { typingIntervalMs: 100 } });
+    s.fake.fail({ method: 'sendChatAction', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(2), parameters: { retry_after: 2 } });
+    s.fake.userSends(alice.id, '!slow 150 one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.includes('twenty')), 15_000, 'the reply');
+    const typing = s.fake.callsOf('sendChatAction');
+    expect(typing[0]!.ok).toBe(false);
+    expect(typing.length).toBeGreaterThan(1);
+    // Before, typing went again one interval later (and then every interval) into a flooded chat.
+    expect(typing[1]!.at - typing[0]!.at).toBeGreaterThanOrEqual(1950);
+    expect(typing.filter((c) => !c.ok)).toHaveLength(1);
+  });
+
+  it('a 429 on the approval edit and on a button answer waits retry_after and repeats that request only', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    s.fake.userSends(alice.id, '!tool shell {"command":"echo flood-run"}', { from: alice });
+    const prompt = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.replyMarkup !== undefined), 15_000, 'the approval prompt');
+    const data = (prompt.replyMarkup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+    s.fake.fail({ method: 'answerCallbackQuery', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(1), parameters: { retry_after: 1 } });
+    s.fake.fail({ method: 'editMessageText', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(1), parameters: { retry_after: 1 } });
+    const press = s.fake.userPresses(alice.id, prompt.messageId, data, alice);
+    await s.fake.waitFor(() => s.fake.callbackAnswer(press)?.answered, 10_000, 'the button answer');
+    await s.fake.waitFor(() => s.fake.callsOf('editMessageText').some((c) => c.ok), 10_000, 'the prompt edited');
+    const answers = s.fake.callsOf('answerCallbackQuery');
+    expect(answers.map((c) => c.ok)).toEqual([false, true]);
+    expect(answers[1]!.params).toEqual(answers[0]!.params);
+    expect(answers[1]!.at - answers[0]!.at).toBeGreaterThanOrEqual(950);
+    const edits = s.fake.callsOf('editMessageText');
+    expect(edits.map((c) => c.ok)).toEqual([false, true]);
+    expect(edits[1]!.params).toEqual(edits[0]!.params);
+    expect(edits[1]!.at - edits[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(s.fake.callsOf('editMessageReplyMarkup')).toEqual([]);
+    expect(s.fake.sent(alice.id).find((m) => m.messageId === prompt.messageId)!.replyMarkup).toBeUndefined();
+  });
+
+  it('a 429 on setMyCommands at start waits retry_after and registers the menu', async () => {
+    const s = await stack({
+      commands: [{ command: 'help', description: 'what this bot can do' }],
+      beforeStart: (fake) => fake.fail({ method: 'setMyCommands', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(1), parameters: { retry_after: 1 } }),
+    });
+    const calls = s.fake.callsOf('setMyCommands');
+    expect(calls.map((c) => c.ok)).toEqual([false, true]);
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
   it('approval buttons work in their conversation only, and once', async () => {

@@ -22,6 +22,8 @@ export interface MetricsSnapshot {
   queueDepth: number;
   runningTurns: number;
   sseClients: number;
+  /** Bytes written to event stream clients that their sockets have not taken yet. */
+  sseBufferedBytes: number;
   lastSeq: number;
   uptimeSeconds: number;
   modelLatency: Histogram;
@@ -36,6 +38,7 @@ export function renderMetrics(s: MetricsSnapshot, statuses: readonly string[]): 
   metric('tether_queue_depth', 'gauge', 'Turns waiting for a worker.', [`tether_queue_depth ${s.queueDepth}`]);
   metric('tether_running_turns', 'gauge', 'Turns running now.', [`tether_running_turns ${s.runningTurns}`]);
   metric('tether_sse_clients', 'gauge', 'Connected event stream clients.', [`tether_sse_clients ${s.sseClients}`]);
+  metric('tether_sse_buffered_bytes', 'gauge', 'Event stream bytes waiting in the runtime for slow clients.', [`tether_sse_buffered_bytes ${s.sseBufferedBytes}`]);
   metric('tether_event_seq', 'gauge', 'Newest event sequence number.', [`tether_event_seq ${s.lastSeq}`]);
   metric('tether_uptime_seconds', 'gauge', 'Seconds since the runtime started.', [`tether_uptime_seconds ${s.uptimeSeconds.toFixed(0)}`]);
   metric('tether_model_errors_total', 'counter', 'Model calls that failed.', [`tether_model_errors_total ${s.modelErrors}`]);

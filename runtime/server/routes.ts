@@ -77,6 +77,7 @@ export function buildRoutes(deps: ApiDeps): Route[] {
             queueDepth: engine.queuedCount,
             runningTurns: engine.runningCount,
             sseClients: streams.clientCount,
+            sseBufferedBytes: streams.bufferedBytes,
             lastSeq: store.lastSeq(),
             uptimeSeconds: (Date.now() - deps.counters.startedAt) / 1000,
             modelLatency: deps.counters.modelLatency,

@@ -210,13 +210,25 @@ export class RuntimeStore {
     return row?.seq ?? 0;
   }
 
-  eventsAfter(after: number, limit: number, threadId?: string): RuntimeEvent[] {
+  /**
+   * Events after `after`, oldest first: at most `limit`, and no more once `maxBytes` of payload
+   * were read (the first event always comes, whatever its size). Rows are read one by one, so the
+   * bound also holds for memory.
+   */
+  eventsAfter(after: number, limit: number, threadId?: string, maxBytes = Infinity): RuntimeEvent[] {
     const rows = (
       threadId === undefined
-        ? this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit)
-        : this.db.prepare('SELECT * FROM events WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(threadId, after, limit)
-    ) as EventRow[];
-    return rows.map((r) => ({ ...(JSON.parse(r.payload) as Record<string, unknown>), seq: r.seq, type: r.type, thread_id: r.thread_id, turn_id: r.turn_id, at: r.at }));
+        ? this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?').iterate(after, limit)
+        : this.db.prepare('SELECT * FROM events WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?').iterate(threadId, after, limit)
+    ) as IterableIterator<EventRow>;
+    const events: RuntimeEvent[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      events.push({ ...(JSON.parse(r.payload) as Record<string, unknown>), seq: r.seq, type: r.type, thread_id: r.thread_id, turn_id: r.turn_id, at: r.at });
+      bytes += r.payload.length;
+      if (bytes >= maxBytes) break;
+    }
+    return events;
   }
 
   // ---------- threads

@@ -137,4 +137,41 @@ describe('event stream', () => {
     // The reader got everything of every turn.
     expect(reader.events.filter((e) => e.event === 'turn.completed')).toHaveLength(ids.length);
   });
+  it('replays big history to a client that does not read with bounded buffering, drops it, and it resumes by cursor', async () => {
+    const rt = await runtime({ TETHER_CONTEXT_CHARS: '0' }, { streams: { drainTimeoutMs: 300 } });
+    const t = await rt.newThread();
+    const reader = await open(rt, '/v1/events');
+    // About 0.9 MB of events per turn (input, echoed deltas, output): in all far more than the kernel's socket buffers.
+    const big = 'y'.repeat(300 * 1024);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      ids.push((await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: big + i })).body.id);
+      await reader.waitFor((e) => e.event === 'turn.completed' && e.data.turn_id === ids.at(-1), 20_000);
+    }
+    reader.close();
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await rt.api('GET', '/metrics')).body as string)![1]);
+    while ((await metric('tether_sse_clients')) > 0) await new Promise((r) => setTimeout(r, 10));
+
+    const stalled = connect(rt.port, '127.0.0.1');
+    cleanups.push(() => void stalled.destroy());
+    await new Promise<void>((r) => stalled.once('connect', () => r()));
+    stalled.pause();
+    stalled.write(`GET /v1/events?after=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${rt.token}\r\n\r\n`);
+    const samples: number[] = [];
+    let connected = false;
+    for (;;) {
+      const clients = await metric('tether_sse_clients');
+      if (clients > 0) connected = true;
+      if ((connected && clients === 0) || samples.length > 300) break;
+      samples.push(await metric('tether_sse_buffered_bytes'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // At most the small replay threshold plus one event (each under 1 MiB of text) waits in the runtime.
+    expect(Math.max(...samples)).toBeGreaterThan(0);
+    expect(Math.max(...samples)).toBeLessThan(1.5 * 1024 * 1024);
+
+    const resumed = await open(rt, '/v1/events?after=0');
+    await resumed.waitFor((e) => e.event === 'turn.completed' && e.data.turn_id === ids.at(-1), 20_000);
+    expect(resumed.events.filter((e) => e.event === 'turn.completed').map((e) => e.data.turn_id)).toEqual(ids);
+  }, 60_000);
 });

@@ -17,7 +17,7 @@ export interface CommandCall {
 export interface ChatCommand {
   name: string;
   description: string;
-  /** Answered, but left out of /help and the platform menu (Telegram's /start). */
+  /** Answered, but left out of /help and the platform menu. */
   hidden?: boolean;
   /** Resolves to the reply. May throw RuntimeUnavailableError: the inbox retries the command later. */
   run(call: CommandCall): Promise<string>;
@@ -68,12 +68,6 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
         'Send any message to talk to the agent. Commands:',
         ...CHAT_COMMANDS.filter((c) => !c.hidden).map((c) => `/${c.name} — ${c.description}`),
       ].join('\n'),
-  },
-  {
-    name: 'start',
-    description: 'greeting (sent by Telegram on first contact)',
-    hidden: true,
-    run: async (call) => `Hello! You are connected to your agent.\n\n${await CHAT_COMMANDS[0]!.run(call)}`,
   },
   {
     name: 'new',

@@ -146,7 +146,8 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
   const unsupported = rawText === undefined ? unsupportedContentOf(message) : undefined;
   if (rawText === undefined && unsupported === undefined) return { kind: 'ignored', reason: 'no text' };
   // Media without a caption is still addressed by a reply to the bot, so groups answer only what was meant for it.
-  const { addressed, text } = conversation.kind === 'private' ? { addressed: true, text: (rawText ?? '').trim() } : addressingOf(message, bot);
+  const { addressed, text: said } = conversation.kind === 'private' ? { addressed: true, text: (rawText ?? '').trim() } : addressingOf(message, bot);
+  const text = withCoreCommands(said);
   return {
     kind: 'message',
     forum: message.chat.type === 'supergroup' && message.chat.is_forum === true,
@@ -162,6 +163,14 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
       ...(unsupported !== undefined ? { unsupported } : {}),
     },
   };
+}
+
+/**
+ * Telegram sends /start (with an optional deep-link payload) when a person first opens the bot:
+ * the core knows no such command, so it is asked for /help, which greets with what the bot can do.
+ */
+export function withCoreCommands(text: string): string {
+  return /^\/start(?:@\S+)?(?:\s|$)/i.test(text) ? '/help' : text;
 }
 
 export function interpretUpdate(update: Update, bot: BotIdentity): TelegramInbound {

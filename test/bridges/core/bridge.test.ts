@@ -610,11 +610,10 @@ describe('bridge core against the real runtime', () => {
     expect(h.logs.some((l) => l.includes('was its state reset'))).toBe(true);
   });
 
-  it('greets /start, and explains that only text reaches the agent', async () => {
+  it('knows no platform command (Telegram maps its /start itself), and explains that only text reaches the agent', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, '/start');
-    const hello = await h.adapter.waitForText(OWNER, 'Hello!');
-    expect(hello.text).not.toContain('/start');
+    await h.adapter.waitForText(OWNER, 'There is no /start command');
     await h.adapter.say({ user: OWNER }, '   ');
     await h.adapter.waitForText(OWNER, 'Only text reaches the agent');
     expect(await h.threads()).toHaveLength(0);

@@ -34,11 +34,11 @@ const LATER = 'Schedules arrive in a later release of Tether. For now, ask the a
 async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<string> {
   const { ctx, message, args } = call;
   const conversation = message.conversation;
-  // An owner may answer an access request from chat with the code the stranger was given.
-  if (args) {
+  // An owner may answer an access request from chat with the code the stranger was given. For
+  // anyone else a request code is just an unknown id: the answer must not say the code is valid.
+  if (args && ctx.roleOf(message.senderId) === 'owner') {
     const request = args.startsWith(REQUEST_APPROVAL_PREFIX) ? openRequestById(ctx.store, args.slice(REQUEST_APPROVAL_PREFIX.length), ctx.now()) : findOpenRequest(ctx.store, args, ctx.now());
     if (request) {
-      if (ctx.roleOf(message.senderId) !== 'owner') return 'Only an owner can decide access requests.';
       if (!decideAccessRequest(ctx.store, request, decision, `${ctx.adapter.platform}:${message.senderId}`, ctx.now())) return 'That request was already decided.';
       return decision === 'approve' ? `Approved: ${request.requesterName ?? request.requesterId} may talk to the agent now.` : 'Denied: the request is closed.';
     }

@@ -269,6 +269,24 @@ describe('bridge core against the real runtime', () => {
     expect(h.adapter.textsTo('71')).toHaveLength(1);
   });
 
+  it('/approve with a request code tells a non-owner nothing about whether the code is valid', async () => {
+    const h = await harness();
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'user', id: '555', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.adapter.say({ user: '890' }, 'let me in');
+    const reply = await h.adapter.waitForText('890', /request code: ([A-Z2-9]{8})/);
+    const code = /request code: ([A-Z2-9]{8})/.exec(reply.text)![1]!;
+    await h.adapter.say({ user: '555' }, `/approve ${code}`);
+    await h.adapter.say({ user: '555' }, '/approve ZZZZZZZZ');
+    await h.adapter.waitFor(() => h.adapter.textsTo('555').length === 2 || undefined);
+    const [right, wrong] = h.adapter.textsTo('555');
+    expect(right!.replace(code, 'X')).toBe(wrong!.replace('ZZZZZZZZ', 'X'));
+    // The request is still open for an owner.
+    await h.adapter.say({ user: OWNER }, `/approve ${code}`);
+    await h.adapter.waitForText(OWNER, 'Approved: 890');
+  });
+
   it('a redelivered message never makes a second turn', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'once only', 'update:9');

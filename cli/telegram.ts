@@ -39,14 +39,15 @@ export async function run(args: string[]): Promise<number> {
     commands: telegramMenu(),
     onFatal: (reason) => {
       fatalReason = reason;
-      void started.bridge?.stop();
+      // With the reason: health ends "failed" with it, not "stopped" as after Ctrl-C.
+      void started.bridge?.stop(reason);
     },
   });
   // Learns the bot id (the lock and dedupe keys use it) and refuses a bad token in one line.
   const me = await adapter.identify();
   const bridge = await runBridge(adapter, { config, allowlist: config.allowlist, logger, identity: String(me.id) });
   started.bridge = bridge;
-  if (fatalReason) void bridge.stop();
+  if (fatalReason) void bridge.stop(fatalReason);
 
   const stopListening = onStopSignal(logger, () => void bridge.stop());
   try {

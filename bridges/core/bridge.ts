@@ -37,8 +37,11 @@ export interface BridgeOptions {
 }
 
 export interface RunningBridge {
-  /** Stops receiving, lets in-flight work settle, releases the lock. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Stops receiving, lets in-flight work settle, releases the lock. Safe to call twice. With a
+   * reason the bridge stops as failed (health `failed` with that `stopReason`, `stopped` resolves to it).
+   */
+  stop(reason?: string): Promise<void>;
   health(): BridgeHealth;
   /** Resolves when the bridge has stopped, with the reason when it stopped itself (fatal failure). */
   readonly stopped: Promise<string | undefined>;
@@ -130,7 +133,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
       if (!options.client) await runtime.close().catch(() => {});
       clearInterval(pruner);
       clearInterval(refresher);
-      health.update({ state: reason ? 'failed' : 'stopped', inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
+      health.update({ state: reason ? 'failed' : 'stopped', ...(reason ? { stopReason: reason } : {}), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
       health.flush();
       openStore.close();
       lock.release();
@@ -186,7 +189,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   logger.info(`${platform} bridge running`, { runtime: runtime.url, allowlisted: allowlist.size, paired: openStore.listAllowed().length, pairing: config.pairing });
 
   return {
-    stop: () => stop(),
+    stop: (reason?: string) => stop(reason),
     health: () => (stopping ? health.get() : { ...health.get(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth(), ...(adapter.health ? { adapter: adapter.health() } : {}) }),
     stopped,
   };

@@ -1,6 +1,6 @@
 // `tether telegram` as a process: bad tokens in one line, pairing from a phone, kill -9 mid-turn, clean SIGTERM.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +168,8 @@ describe('tether telegram', () => {
     expect(await exited(bridge)).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['tether telegram: Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather (/mybots → API Token) into telegram.env']);
     expect(s.fake.callsOf('getUpdates').filter((c) => c.errorCode === 401)).toHaveLength(1);
+    // Health tells a refused token from a normal stop.
+    expect(JSON.parse(readFileSync(join(s.rt.stateDir, 'telegram.health.json'), 'utf8'))).toMatchObject({ state: 'failed', stopReason: expect.stringContaining('TELEGRAM_BOT_TOKEN') });
   });
 
   it('starts before the runtime has written its token, and the reply arrives once the runtime is up', async () => {

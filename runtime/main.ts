@@ -27,6 +27,8 @@ export interface RuntimeOptions {
   tools?: ToolsFor;
   /** SSE ping interval and slow-client cap (tests shorten them). */
   streams?: Partial<StreamOptions>;
+  /** Sees the store once it is open, before anything runs (tests inject storage failures here). */
+  onStoreOpened?: (store: RuntimeStore) => void;
 }
 
 export interface RunningRuntime {
@@ -53,6 +55,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     lock.release();
     throw err;
   }
+  options.onStoreOpened?.(store);
   const counters = new RuntimeCounters();
   const ownClient = options.modelClient ? undefined : createModelClient(config, logger.child('model'));
   const model = options.modelClient ?? ownClient!;

@@ -29,6 +29,9 @@ export interface MetricsSnapshot {
   modelLatency: Histogram;
   modelErrors: number;
   toolRuns: number;
+  storageWriteFailures: number;
+  /** 1 while turns wait for the store to take writes again. */
+  storageBlocked: boolean;
 }
 
 export function renderMetrics(s: MetricsSnapshot, statuses: readonly string[]): string {
@@ -43,6 +46,8 @@ export function renderMetrics(s: MetricsSnapshot, statuses: readonly string[]): 
   metric('tether_uptime_seconds', 'gauge', 'Seconds since the runtime started.', [`tether_uptime_seconds ${s.uptimeSeconds.toFixed(0)}`]);
   metric('tether_model_errors_total', 'counter', 'Model calls that failed.', [`tether_model_errors_total ${s.modelErrors}`]);
   metric('tether_tool_runs_total', 'counter', 'Tool calls run.', [`tether_tool_runs_total ${s.toolRuns}`]);
+  metric('tether_storage_write_failures_total', 'counter', 'Turn starts and ends the store refused to record (disk full, read-only); each is retried.', [`tether_storage_write_failures_total ${s.storageWriteFailures}`]);
+  metric('tether_storage_blocked', 'gauge', '1 while turns wait for the store to take writes again.', [`tether_storage_blocked ${s.storageBlocked ? 1 : 0}`]);
   metric('tether_model_latency_seconds', 'histogram', 'Duration of one streamed model call.', [
     ...LATENCY_BUCKETS.map((b, i) => `tether_model_latency_seconds_bucket{le="${b}"} ${s.modelLatency.counts[i]}`),
     `tether_model_latency_seconds_bucket{le="+Inf"} ${s.modelLatency.count}`,
@@ -57,5 +62,7 @@ export class RuntimeCounters {
   readonly modelLatency = new Histogram();
   modelErrors = 0;
   toolRuns = 0;
+  /** Starts and ends of turns the store refused to record (each is retried). */
+  storageWriteFailures = 0;
   readonly startedAt = Date.now();
 }

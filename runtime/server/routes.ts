@@ -83,6 +83,8 @@ export function buildRoutes(deps: ApiDeps): Route[] {
             modelLatency: deps.counters.modelLatency,
             modelErrors: deps.counters.modelErrors,
             toolRuns: deps.counters.toolRuns,
+            storageWriteFailures: deps.counters.storageWriteFailures,
+            storageBlocked: engine.storageBlocked,
           },
           TURN_STATUSES,
         ),

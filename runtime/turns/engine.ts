@@ -24,6 +24,16 @@ class TurnStopped extends TetherError {
   }
 }
 
+/** After a run: the thread's next turn may go; the turn waits for a person; or it could not start and goes back. */
+type RunEnd = 'release' | 'keep_thread' | 'put_back';
+
+const STORAGE_RETRY_MIN_MS = 100;
+const STORAGE_RETRY_MAX_MS = 5000;
+
+function isStorageRefusal(err: unknown): boolean {
+  return err instanceof HttpError && err.code === 'storage_unavailable';
+}
+
 interface ActiveRun {
   controller: AbortController;
   done: Promise<void>;
@@ -48,6 +58,12 @@ export class TurnEngine {
   private stopping = false;
   private started = false;
   private pumpScheduled = false;
+  /** While the store refuses writes: the current retry interval, and no turn starts before the time. */
+  private storageBackoffMs = 0;
+  private storageBlockedUntil = 0;
+  private storageTimer: NodeJS.Timeout | undefined;
+  private wakeStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.wakeStopped = resolve));
 
   constructor(private readonly deps: TurnEngineDeps) {
     this.queue = new TurnQueue(deps.config.workers);
@@ -98,6 +114,8 @@ export class TurnEngine {
 
   enqueue(turn: Turn): void {
     this.queue.add({ turnId: turn.id, threadId: turn.thread_id });
+    // The turn's row was just committed: the store takes writes again, so waiting turns may try now.
+    this.storageBlockedUntil = 0;
     // Start it after the 202 is written: the caller's acknowledgement never waits on a turn's setup.
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
@@ -141,6 +159,15 @@ export class TurnEngine {
 
   private pump(): void {
     if (this.stopping || !this.started) return;
+    const blockedFor = this.storageBlockedUntil - Date.now();
+    if (blockedFor > 0) {
+      // The store refused the last write: try again after the backoff, not on every event.
+      this.storageTimer ??= setTimeout(() => {
+        this.storageTimer = undefined;
+        this.pump();
+      }, blockedFor);
+      return;
+    }
     for (let next = this.queue.take(); next; next = this.queue.take()) {
       const r = next;
       const controller = new AbortController();
@@ -164,29 +191,51 @@ export class TurnEngine {
   }
 
   private async execute(r: Runnable, controller: AbortController): Promise<void> {
-    const { store, config, logger } = this.deps;
     // Let pump() record the run before it can finish.
     await Promise.resolve();
-    const timer = setTimeout(() => controller.abort(new TurnStopped('timeout')), config.turnTimeoutMs);
+    const timer = setTimeout(() => controller.abort(new TurnStopped('timeout')), this.deps.config.turnTimeoutMs);
+    let after: RunEnd = 'release';
+    try {
+      after = await this.runToEnd(r, controller);
+    } finally {
+      clearTimeout(timer);
+      this.active.delete(r.turnId);
+      if (after === 'put_back') this.queue.putBack(r);
+      else this.queue.release(r, after === 'keep_thread');
+      this.pump();
+    }
+  }
+
+  /** One run of a turn: started (or resumed), run, and its end recorded; says what the queue does next. */
+  private async runToEnd(r: Runnable, controller: AbortController): Promise<RunEnd> {
+    const { store, config, logger } = this.deps;
     const turn = store.getTurn(r.turnId)!;
     const overrides = store.threadOverrides(r.threadId);
     const mode = effectiveMode(overrides?.approval, config.approval);
     const tools = offeredTools(mode, this.deps.toolsFor(mode));
     let state: LoopState | undefined;
-    let keepThread = false;
+    let recordEnd: () => void;
     try {
       let decision: 'approve' | 'deny' | undefined;
-      if (r.kind === 'start') {
-        state = this.initialState(turn, mode, tools);
-        store.write(() => {
-          store.markTurnStarted(r.turnId);
-          store.appendEvent('turn.started', r.threadId, r.turnId, {});
-        });
-      } else {
+      if (r.kind === 'start') state = this.initialState(turn, mode, tools);
+      else {
         state = store.loadSuspendedState(r.turnId) as LoopState;
         const approval = state.awaitingApproval ? store.getApproval(state.awaitingApproval) : undefined;
         decision = approval?.status === 'approved' ? 'approve' : 'deny';
-        store.write(() => store.setTurnStatus(r.turnId, 'running'));
+      }
+      try {
+        store.write(() => {
+          if (r.kind === 'start') {
+            store.markTurnStarted(r.turnId);
+            store.appendEvent('turn.started', r.threadId, r.turnId, {});
+          } else store.setTurnStatus(r.turnId, 'running');
+        });
+        this.storageAccepts();
+      } catch (err) {
+        if (!isStorageRefusal(err)) throw err;
+        // Not started: it keeps its place at the head of its thread's line until the store takes writes.
+        this.storageRefuses(r.turnId, 'start', err);
+        return 'put_back';
       }
       const outcome = await runTurn(
         {
@@ -205,27 +254,65 @@ export class TurnEngine {
         state,
         decision,
       );
-      if (outcome.kind === 'suspended') {
-        keepThread = true;
-        return;
-      }
+      if (outcome.kind === 'suspended') return 'keep_thread';
       const output = state.output;
-      store.write(() => {
-        store.finishTurn(r.turnId, 'completed', { output, usage: state?.usage });
-        store.appendEvent('turn.completed', r.threadId, r.turnId, { output });
-      });
+      const usage = state.usage;
+      recordEnd = () =>
+        store.write(() => {
+          store.finishTurn(r.turnId, 'completed', { output, usage });
+          store.appendEvent('turn.completed', r.threadId, r.turnId, { output });
+        });
     } catch (err) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof TurnStopped ? controller.signal.reason.reason : undefined;
-      this.finishStopped(r, reason, err, state);
-    } finally {
-      clearTimeout(timer);
-      this.active.delete(r.turnId);
-      this.queue.release(r, keepThread);
-      this.pump();
+      recordEnd = this.stoppedEnding(r, reason, err, state);
+    }
+    await this.persistEnd(r, recordEnd);
+    return 'release';
+  }
+
+  /**
+   * Writes a turn's end, retrying with backoff while the store refuses writes: the turn keeps its
+   * thread meanwhile, so the next turn cannot overtake it and the turn gets exactly one end event.
+   */
+  private async persistEnd(r: Runnable, recordEnd: () => void): Promise<void> {
+    for (;;) {
+      try {
+        recordEnd();
+        this.storageAccepts();
+        return;
+      } catch (err) {
+        if (!isStorageRefusal(err)) throw err;
+        this.storageRefuses(r.turnId, 'end', err);
+        // Stopping: the row stays `running` and the next start marks it interrupted, with its event.
+        if (this.stopping) return;
+        let wait: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((resolve) => (wait = setTimeout(resolve, this.storageBackoffMs))), this.stopped]);
+        clearTimeout(wait);
+      }
     }
   }
 
-  private finishStopped(r: Runnable, reason: StopReason | undefined, err: unknown, state: LoopState | undefined): void {
+  private storageRefuses(turnId: string, step: 'start' | 'end', err: unknown): void {
+    this.deps.counters.storageWriteFailures++;
+    this.storageBackoffMs = Math.min(Math.max(this.storageBackoffMs * 2, STORAGE_RETRY_MIN_MS), STORAGE_RETRY_MAX_MS);
+    this.storageBlockedUntil = Date.now() + this.storageBackoffMs;
+    this.deps.logger.error('the store refuses writes; the turn is kept and retried', { turn_id: turnId, step, retry_in_ms: this.storageBackoffMs, err });
+  }
+
+  private storageAccepts(): void {
+    if (this.storageBackoffMs === 0) return;
+    this.storageBackoffMs = 0;
+    this.storageBlockedUntil = 0;
+    this.deps.logger.info('the store takes writes again; turns carry on');
+  }
+
+  /** True while turns wait because the last write of one was refused (disk full, read-only state dir). */
+  get storageBlocked(): boolean {
+    return this.storageBackoffMs > 0;
+  }
+
+  /** The write that records how a turn that did not complete ended. */
+  private stoppedEnding(r: Runnable, reason: StopReason | undefined, err: unknown, state: LoopState | undefined): () => void {
     const { store, config, logger } = this.deps;
     const output = state?.output ?? '';
     const usage = state?.usage;
@@ -238,22 +325,20 @@ export class TurnEngine {
             ? { status: 'failed' as const, type: 'turn.failed' as const, error: `turn ran longer than TETHER_TURN_TIMEOUT_S (${config.turnTimeoutMs / 1000} s) and was stopped` }
             : { status: 'failed' as const, type: 'turn.failed' as const, error: describeError(err) };
     if (ending.status === 'failed') logger.warn('turn failed', { turn_id: r.turnId, error: ending.error });
-    try {
+    return () =>
       store.write(() => {
         const pending = store.pendingApprovalOf(r.turnId);
         if (pending) this.approvals.expire(pending.id);
         store.finishTurn(r.turnId, ending.status, { output, usage, ...(ending.error ? { error: ending.error } : {}) });
         store.appendEvent(ending.type, r.threadId, r.turnId, ending.error ? { error: ending.error } : {});
       });
-    } catch (writeErr) {
-      // The row stays `running`; the next start marks it interrupted.
-      logger.error('cannot record the end of a turn', { turn_id: r.turnId, err: writeErr });
-    }
   }
 
   /** Stops taking turns, aborts running ones (they end `interrupted`) and waits for them. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.storageTimer);
+    this.wakeStopped();
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort(new TurnStopped('shutdown'));
     await Promise.all(runs.map((r) => r.done));

@@ -79,6 +79,21 @@ export class TurnQueue {
     if (!keepThread && this.holders.get(turn.threadId) === turn.turnId) this.holders.delete(turn.threadId);
   }
 
+  /**
+   * A turn taken to run could not start (the store refused the write): it goes back to the head of
+   * the line it came from, so nothing of its thread overtakes it.
+   */
+  putBack(turn: Runnable): void {
+    this.running.delete(turn.turnId);
+    const ref = { turnId: turn.turnId, threadId: turn.threadId };
+    if (turn.kind === 'resume') {
+      this.resumes.unshift(ref);
+      return;
+    }
+    if (this.holders.get(turn.threadId) === turn.turnId) this.holders.delete(turn.threadId);
+    this.queued.unshift(ref);
+  }
+
   /** A held (waiting) turn ended without running again: cancelled while waiting for a person. */
   unhold(turn: QueuedTurn): void {
     const r = this.resumes.findIndex((x) => x.turnId === turn.turnId);

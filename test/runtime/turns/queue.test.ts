@@ -33,6 +33,21 @@ describe('TurnQueue', () => {
     expect(q.take()).toEqual({ turnId: 'a2', threadId: 'A', kind: 'start' });
   });
 
+  it('a turn put back (its start could not be recorded) is served again before later turns of its thread', () => {
+    const q = new TurnQueue(1);
+    q.add({ turnId: 'a1', threadId: 'A' });
+    q.add({ turnId: 'a2', threadId: 'A' });
+    const first = q.take()!;
+    q.putBack(first);
+    expect(q.runningCount).toBe(0);
+    expect(q.queuedCount).toBe(2);
+    expect(q.take()).toEqual({ turnId: 'a1', threadId: 'A', kind: 'start' });
+    q.release({ turnId: 'a1', threadId: 'A' }, true);
+    q.requestResume({ turnId: 'a1', threadId: 'A' });
+    q.putBack(q.take()!);
+    expect(q.take()).toEqual({ turnId: 'a1', threadId: 'A', kind: 'resume' });
+  });
+
   it('a held turn from before a restart blocks its thread until unheld', () => {
     const q = new TurnQueue(4);
     q.hold({ turnId: 'a0', threadId: 'A' });

@@ -35,6 +35,8 @@ export function helpText(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Here, not where the file runs itself: bin/tether.js calls main() too.
+  if (!process.stdout.listeners('error').includes(endOnClosedOutput)) process.stdout.on('error', endOnClosedOutput);
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(helpText() + '\n');
@@ -58,6 +60,17 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tether ${name}: ${err instanceof TetherError ? err.message : describeError(err)}\n`);
     return 1;
   }
+}
+
+/**
+ * Output piped into a reader that stops early (`tether pair code telegram | head -1`) is not a
+ * crash: the command ends quietly. A command that watches its own output (tether chat) decides itself.
+ */
+export function endOnClosedOutput(err: NodeJS.ErrnoException): void {
+  if (process.stdout.listenerCount('error') > 1) return;
+  if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  process.stderr.write(`tether: cannot write to standard output (${err.code ?? err.message})\n`);
+  process.exit(1);
 }
 
 // Run directly (node dist/cli/main.js, or tsx cli/main.ts in tests) as well as through bin/tether.js.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAccessRequest } from '../../bridges/core/enrolment.js';
 import { BridgeStore } from '../../bridges/core/store.js';
-import { runCli } from '../support/cli.js';
+import { runCli, spawnCli } from '../support/cli.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -58,5 +58,16 @@ describe('tether pair', () => {
     const help = await runCli(['pair', 'approve', '--help'], { env });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: tether pair approve <platform> <CODE>');
+  });
+
+  it('ends quietly when its output is closed early (tether pair code telegram | head -1)', async () => {
+    const child = spawnCli(['pair', 'code', 'telegram'], { env: { TETHER_STATE_DIR: stateDir() } });
+    // The reader is gone before the command writes: its first line meets EPIPE.
+    child.stdout!.destroy();
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -1,9 +1,10 @@
 // Records of the shell's process groups in the state dir, so the groups of a runtime killed with SIGKILL are killed at the next start.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
+import { isZombie, processStartTime, readProcStat } from '../../lib/proc.js';
 import { oneLine } from './measure.js';
 
 /** Under the state dir: one `<pgid>.json` per process group a shell call has running. */
@@ -28,35 +29,6 @@ const RECORD_NAME = /^(\d+)\.json$/;
 const TEMP_NAME = /^\.\d+\.json\.[0-9a-f]+\.tmp$/;
 const RECORDED_COMMAND_CHARS = 200;
 const POLL_MS = 25;
-
-interface ProcStat {
-  state: string;
-  pgrp: number;
-  startTime: number;
-}
-
-/** Fields of /proc/<pid>/stat; undefined when there is no such process (or no /proc: not Linux). */
-function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces or ")": fields resume after the last ")".
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so field n is fields[n - 3].
-  const state = fields[0];
-  const pgrp = Number(fields[2]);
-  const startTime = Number(fields[19]);
-  if (state === undefined || !Number.isSafeInteger(pgrp) || !Number.isSafeInteger(startTime)) return undefined;
-  return { state, pgrp, startTime };
-}
-
-/** When a process started, in clock ticks after boot; undefined if it does not exist. */
-export function processStartTime(pid: number): number | undefined {
-  return readProcStat(pid)?.startTime;
-}
 
 let ownStartTime: number | undefined;
 function ownIdentity(): { pid: number; startTime: number } | undefined {
@@ -133,7 +105,7 @@ function groupsWithLiveMembers(pgids: ReadonlySet<number>): Set<number> {
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readProcStat(Number(name));
-    if (stat && pgids.has(stat.pgrp) && stat.state !== 'Z' && stat.state !== 'X') alive.add(stat.pgrp);
+    if (stat && pgids.has(stat.pgrp) && !isZombie(stat)) alive.add(stat.pgrp);
   }
   return alive;
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../lib/log.js';
 import { createShellTool, shellTool } from '../../../runtime/tools/shell.js';
-import { TOOL_PROCESSES_DIR, judgeRecord, processStartTime, reapOrphanedToolProcesses, type ToolProcessRecord } from '../../../runtime/tools/tool-processes.js';
+import { processStartTime } from '../../../lib/proc.js';
+import { TOOL_PROCESSES_DIR, judgeRecord, reapOrphanedToolProcesses, type ToolProcessRecord } from '../../../runtime/tools/tool-processes.js';
 import { contextFor, makeWorkspace, processIsGone, waitUntil, type TempWorkspace } from './workspace.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');

@@ -127,13 +127,12 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       }
       case 'action': {
         let answered = false;
+        // Not awaited: under flood control the answer waits retry_after, and the poll must not wait with it.
         const answer = async (text: string) => {
           answered = true;
-          try {
-            await api.answerCallbackQuery(inbound.callbackQueryId, { text: [...text].slice(0, 200).join('') });
-          } catch (err) {
+          api.answerCallbackQuery(inbound.callbackQueryId, { text: [...text].slice(0, 200).join('') }).catch((err: unknown) => {
             log.debug('answerCallbackQuery failed', { error: describeTelegramError(err, 'answerCallbackQuery') });
-          }
+          });
         };
         await handlers.onAction({
           dedupeKey: inbound.dedupeKey,
@@ -148,7 +147,7 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
         return;
       }
       case 'unknown_button':
-        await api.answerCallbackQuery(inbound.callbackQueryId, { text: 'This button is no longer active.' }).catch(() => undefined);
+        void api.answerCallbackQuery(inbound.callbackQueryId, { text: 'This button is no longer active.' }).catch(() => undefined);
         return;
       case 'moved': {
         const key = `${inbound.from.chatId}->${inbound.to.chatId}`;

@@ -261,8 +261,9 @@ describe('telegram bridge end to end', () => {
   it('a 429 on typing holds the chat: no typing until retry_after is over, and the reply still arrives', async () => {
     const s = await stack({ timing: { typingIntervalMs: 100 } });
     s.fake.fail({ method: 'sendChatAction', error_code: 429, description: TELEGRAM_ERRORS.tooManyRequests(2), parameters: { retry_after: 2 } });
-    s.fake.userSends(alice.id, '!slow 150 one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty', { from: alice });
-    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.includes('twenty')), 15_000, 'the reply');
+    // About 5 s of turn: the hold (2 s) and the chat's refill after it (typing leaves a reply its token) both fit.
+    s.fake.userSends(alice.id, '!slow 200 one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty and five more words here', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.includes('words here')), 15_000, 'the reply');
     const typing = s.fake.callsOf('sendChatAction');
     expect(typing[0]!.ok).toBe(false);
     expect(typing.length).toBeGreaterThan(1);

@@ -1,18 +1,59 @@
 // The runtime's bearer token: generated once into the state dir (0600) when TETHER_TOKEN is unset.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { StateError } from './errors.js';
 import { registerSecret } from './log.js';
 
 export const TOKEN_FILE = 'runtime.token';
 
-/** Creates the state dir with mode 0700 if missing; refuses one that cannot be written. */
+const STATE_DIR_FIX = 'create it with write access for this user, or set TETHER_STATE_DIR to a writable directory';
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+/**
+ * Creates the state dir with mode 0700 if missing; refuses one that cannot be written. Levels are
+ * made one by one below the nearest existing ancestor, which must be a writable directory: Node's
+ * recursive mkdir never returns under /proc (it retries forever), so it is not used.
+ */
 export function ensureStateDir(stateDir: string): void {
+  const target = resolve(stateDir);
+  const missing: string[] = [];
+  let existing = target;
+  for (;;) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(existing).isDirectory();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateError('state_unwritable', `cannot create TETHER_STATE_DIR ${stateDir} (${errorCode(err)})`, STATE_DIR_FIX);
+      const parent = dirname(existing);
+      if (parent === existing) break;
+      missing.unshift(existing);
+      existing = parent;
+      continue;
+    }
+    if (!isDirectory) {
+      if (existing === target) throw new StateError('state_unwritable', `TETHER_STATE_DIR ${stateDir} is not a directory`, 'point TETHER_STATE_DIR at a directory (or a path that does not exist yet)');
+      throw new StateError('state_unwritable', `cannot create TETHER_STATE_DIR ${stateDir} (ENOTDIR)`, STATE_DIR_FIX);
+    }
+    break;
+  }
   try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    accessSync(existing, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new StateError('state_unwritable', `cannot create TETHER_STATE_DIR ${stateDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'create it with write access for this user, or set TETHER_STATE_DIR to a writable directory');
+    if (missing.length === 0) throw new StateError('state_unwritable', `TETHER_STATE_DIR ${stateDir} is not writable by this user (${errorCode(err)})`, 'make TETHER_STATE_DIR writable by this user');
+    throw new StateError('state_unwritable', `cannot create TETHER_STATE_DIR ${stateDir} (${existing} is not writable: ${errorCode(err)})`, STATE_DIR_FIX);
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      // Made meanwhile by another process starting on the same dir: fine.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) continue;
+      throw new StateError('state_unwritable', `cannot create TETHER_STATE_DIR ${stateDir} (${errorCode(err)})`, STATE_DIR_FIX);
+    }
   }
 }
 
@@ -20,19 +61,23 @@ export function ensureStateDir(stateDir: string): void {
 export function ensureRuntimeToken(stateDir: string, configured: string | undefined): string {
   if (configured) return configured;
   const file = join(stateDir, TOKEN_FILE);
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token.length >= 16) {
-      chmodSync(file, 0o600);
-      registerSecret(token);
-      return token;
-    }
+  let existing: string | undefined;
+  try {
+    existing = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StateError('state_unwritable', `cannot read ${file} (${errorCode(err)})`, 'make TETHER_STATE_DIR readable and writable by this user');
+  }
+  if (existing !== undefined && existing.length >= 16) {
+    chmodSync(file, 0o600);
+    registerSecret(existing);
+    return existing;
   }
   const token = randomBytes(32).toString('base64url');
   try {
     writeFileSync(file, token + '\n', { mode: 0o600 });
   } catch (err) {
-    throw new StateError('state_unwritable', `cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'make TETHER_STATE_DIR writable by this user, or set TETHER_TOKEN');
+    // Setting TETHER_TOKEN would not help: the runtime also writes its lock and database here.
+    throw new StateError('state_unwritable', `cannot write ${file} (${errorCode(err)})`, 'make TETHER_STATE_DIR writable by this user');
   }
   registerSecret(token);
   return token;

@@ -85,6 +85,15 @@ describe('tether runtime', () => {
     expect(lines[0]).toMatch(/^tether runtime: cannot create TETHER_STATE_DIR .*a-file\/state \(ENOTDIR\): /);
   });
 
+  it('a state dir under /proc stops it with one line instead of spinning', async () => {
+    const root = tempRoot();
+    const r = await runCli(['runtime'], { env: { ...baseEnv(root), TETHER_STATE_DIR: '/proc/tether-nope/state' }, cwd: root, timeoutMs: 10_000 });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^tether runtime: cannot create TETHER_STATE_DIR \/proc\/tether-nope\/state \(/);
+  });
+
   it('logs where the token is (never the token) and stops cleanly on SIGTERM', async () => {
     const root = tempRoot();
     const model = await startFakeModel();

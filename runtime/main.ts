@@ -27,6 +27,8 @@ export interface RuntimeOptions {
   tools?: ToolsFor;
   /** SSE ping interval and slow-client cap (tests shorten them). */
   streams?: Partial<StreamOptions>;
+  /** How long a client may take to send a whole request (tests shorten it). */
+  requestTimeoutMs?: number;
   /** Sees the store once it is open, before anything runs (tests inject storage failures here). */
   onStoreOpened?: (store: RuntimeStore) => void;
 }
@@ -68,7 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<RunningRunt
     throw err;
   }
   const streams = new EventStreams(store, { ...DEFAULT_STREAM_OPTIONS, ...options.streams }, logger.child('events'));
-  const server = createApiServer({ routes: buildRoutes({ store, engine, streams, counters }), token, allowedOrigins: config.allowedOrigins, logger: logger.child('http') });
+  const server = createApiServer({ routes: buildRoutes({ store, engine, streams, counters }), token, allowedOrigins: config.allowedOrigins, logger: logger.child('http'), requestTimeoutMs: options.requestTimeoutMs });
 
   // Recovery before the first request can arrive: a turn posted then must queue behind the turns the
   // last run left, never overtake them. The lock makes this the only runtime on the state dir, and

@@ -81,7 +81,11 @@ export interface ServerOptions {
   token: string;
   allowedOrigins: readonly string[];
   logger: Logger;
+  /** How long a client may take to send a whole request (headers and body); default 30 s. */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export function createApiServer(options: ServerOptions): Server {
   const { routes, logger } = options;
@@ -118,7 +122,11 @@ export function createApiServer(options: ServerOptions): Server {
     throw new HttpError(404, 'not_found', `no route ${req.method} ${path}`);
   };
 
-  return createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => {
+  // A body that trickles in forever would hold a connection and its buffers; the timeout covers
+  // receiving the request only, so event streams (long responses) are not cut by it.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const serverOptions = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(requestTimeout / 4, 5_000)) };
+  return createServer(serverOptions, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const httpErr = err instanceof HttpError ? err : undefined;
       if (!httpErr) logger.error('request failed', { method: req.method, path: req.url?.split('?')[0], err });

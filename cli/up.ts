@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 import { startRuntime } from '../runtime/main.js';
+import { PROVIDERS } from '../runtime/models/providers.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { waitForStopSignal } from './signals.js';
 
@@ -22,6 +23,15 @@ const BRIDGES = [{ platform: 'telegram', command: 'telegram', credentials: 'TELE
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 60_000;
 const CHILD_STOP_MS = 10_000;
+
+/** Every variable that may hold a model provider's key: bridges talk only to the runtime and never need one. */
+const PROVIDER_KEY_VARIABLES = new Set(['TETHER_API_KEY', ...Object.values(PROVIDERS).flatMap((p) => p.keyEnv)]);
+
+/** The environment of a bridge child: this one without provider keys, pointed at this runtime. */
+export function bridgeEnvironment(env: Env, runtimeUrl: string, stateDir: string): Env {
+  const kept = Object.entries(env).filter(([name]) => !PROVIDER_KEY_VARIABLES.has(name));
+  return { ...Object.fromEntries(kept), TETHER_RUNTIME_URL: runtimeUrl, TETHER_STATE_DIR: stateDir };
+}
 
 function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.WritableStream): void {
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${prefix} ${line}\n`));
@@ -76,7 +86,7 @@ export async function run(args: string[]): Promise<number> {
   logger.info('runtime listening', { url: runtime.url, token_file: config.token ? undefined : `${runtime.stateDir}/runtime.token` });
 
   let stopping = false;
-  const bridgeEnv: Env = { ...env, TETHER_RUNTIME_URL: runtime.url, TETHER_STATE_DIR: config.stateDir };
+  const bridgeEnv = bridgeEnvironment(env, runtime.url, config.stateDir);
   const supervised: Supervised[] = [];
   for (const b of BRIDGES) {
     if (!hasBridgeCredentials(env, b.platform)) continue;

@@ -364,7 +364,10 @@ export class RuntimeStore {
 
   insertTurn(t: { id: string; threadId: string; input: string; idempotencyKey: string | null }): Turn {
     return this.write(() => {
-      this.db.prepare("INSERT INTO turns (id, thread_id, input, status, idempotency_key, created_at) VALUES (?, ?, ?, 'queued', ?, ?)").run(t.id, t.threadId, t.input, t.idempotencyKey, nowIso());
+      const at = nowIso();
+      this.db.prepare("INSERT INTO turns (id, thread_id, input, status, idempotency_key, created_at) VALUES (?, ?, ?, 'queued', ?, ?)").run(t.id, t.threadId, t.input, t.idempotencyKey, at);
+      // A thread's activity moves it on, not only its own edits (no thread.updated for that: turn events say it).
+      this.db.prepare('UPDATE threads SET updated_at = ? WHERE id = ?').run(at, t.threadId);
       this.appendEvent('turn.queued', t.threadId, t.id, { input: t.input });
       return this.getTurn(t.id)!;
     });
@@ -391,9 +394,11 @@ export class RuntimeStore {
 
   /** Records the outcome; finished statuses also clear any saved loop state. */
   finishTurn(id: string, status: TurnStatus, fields: { output?: string; error?: string; usage?: Usage }): void {
+    const at = nowIso();
     this.db
       .prepare('UPDATE turns SET status = ?, output = COALESCE(?, output), error = ?, usage = COALESCE(?, usage), finished_at = ?, suspended_state = NULL WHERE id = ?')
-      .run(status, fields.output ?? null, fields.error ?? null, fields.usage ? JSON.stringify(fields.usage) : null, nowIso(), id);
+      .run(status, fields.output ?? null, fields.error ?? null, fields.usage ? JSON.stringify(fields.usage) : null, at, id);
+    this.db.prepare('UPDATE threads SET updated_at = ? WHERE id = (SELECT thread_id FROM turns WHERE id = ?)').run(at, id);
   }
 
   saveSuspendedState(id: string, state: unknown, output: string, usage: Usage | undefined): void {

@@ -129,6 +129,21 @@ describe('threads', () => {
     expect(got.body).toEqual({ ...t, turns: [] });
   });
 
+  it('moves updated_at when a turn is posted and when it ends, without a thread.updated event', async () => {
+    const t = await rt.newThread({ title: 'active' });
+    rt.model.enqueue({ hang: true });
+    const turn = (await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: 'hangs' })).body;
+    expect((await rt.api('GET', `/v1/threads/${t.id}`)).body.updated_at).toBe(turn.created_at);
+    expect(turn.created_at > t.updated_at || turn.created_at === t.updated_at).toBe(true);
+    const cancelled = (await rt.api('POST', `/v1/threads/${t.id}/turns/${turn.id}/cancel`)).body;
+    expect(cancelled.status).toBe('cancelled');
+    expect((await rt.api('GET', `/v1/threads/${t.id}`)).body.updated_at).toBe(cancelled.finished_at);
+    const events = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    await events.waitFor((e) => e.event === 'turn.cancelled');
+    events.close();
+    expect(events.events.filter((e) => e.event === 'thread.updated')).toEqual([]);
+  });
+
   it('finds threads by metadata and archived, newest first, limited', async () => {
     const a = await rt.newThread({ metadata: { platform: 'telegram', conversation: 'find-1' } });
     const b = await rt.newThread({ metadata: { platform: 'telegram', conversation: 'find-2' } });

@@ -1,26 +1,41 @@
-// Figures of the Telegram bridge (compiled, its own process): relay overhead, idle memory, and 200 chats at once under Telegram's rate limits.
+// Figures of the Telegram bridge (compiled, its own process): relay overhead, idle memory, long chunked replies and 200 chats at once under Telegram's rate limits.
 import { startFakeTelegram, type FakeTelegram } from '../test/fakes/telegram-bot-api.js';
 import { spread, runBenchmark, type Figure } from './support/figures.js';
 import { readRssMb, spawnCompiledCli, startInstantModel, startRuntime } from './support/processes.js';
 
 const WARMUP = 20;
 const SAMPLES = 120;
-/** Time between relay samples, well over the 34 ms global send interval, so the figure is the relay and not the pacer. */
+/** Time between relay samples: about 8 replies a second, well under the bridge's 25/s, so the figure is the relay and not the pacer. */
 const SAMPLE_GAP_MS = 120;
 const BURST = 200;
 const FIRST_USER = 500_000;
 const REPLY = 'ok'; // what the instant model answers
 const SETTLE_MS = 1500;
+/** Two 10,000-character replies asked for at once in one chat: 6 chunks, the sustained per-chat case. */
+const LONG_REPLY_CHARS = 10_000;
+const LONG_REPLIES = 2;
+const TEXT_LIMIT = 4096;
 
 /**
- * Telegram's documented limits, enforced by the fake for this benchmark: about 30 messages a
- * second per bot and one a second per private chat. A send over either is answered 429.
+ * Telegram's limits as the FAQ states them, enforced by the fake for this benchmark; a send over
+ * any of them is answered 429. Published figures are counted on a sliding window as they arrive:
+ * 30 messages in any second per bot, 20 in any minute per group. For a private chat the FAQ says
+ * one a second "but we may allow short bursts": modelled as a bucket of 4 that refills one a
+ * second (Telegram does not publish the burst; the bridge itself takes at most 3). Only
+ * sendMessage is counted: the FAQ's limits are about messages, not chat actions.
  */
 function enforceTelegramRateLimits(fake: FakeTelegram): { refused: () => number; why: () => string } {
+  const PRIVATE_BURST = 4;
   const accepted: number[] = [];
-  const lastPerChat = new Map<string, number>();
+  const perGroup = new Map<string, number[]>();
+  const perPrivate = new Map<string, { tokens: number; at: number }>();
   let refused = 0;
   const reasons: string[] = [];
+  const refuse = (why: string) => {
+    refused++;
+    reasons.push(why);
+    return true;
+  };
   fake.fail({
     method: 'sendMessage',
     error_code: 429,
@@ -30,15 +45,19 @@ function enforceTelegramRateLimits(fake: FakeTelegram): { refused: () => number;
     when: (params) => {
       const now = performance.now();
       while (accepted.length > 0 && now - accepted[0]! >= 1000) accepted.shift();
+      if (accepted.length >= 30) return refuse('over 30 in one second');
       const chat = String(params.chat_id);
-      const last = lastPerChat.get(chat);
-      if (accepted.length >= 30 || (last !== undefined && now - last < 1000)) {
-        refused++;
-        reasons.push(accepted.length >= 30 ? 'over 30 a second' : `chat ${chat} again after ${(now - last!).toFixed(0)} ms`);
-        return true;
+      if (chat.startsWith('-')) {
+        const times = (perGroup.get(chat) ?? []).filter((t) => now - t < 60_000);
+        if (times.length >= 20) return refuse(`group ${chat} over 20 in one minute`);
+        perGroup.set(chat, [...times, now]);
+      } else {
+        const b = perPrivate.get(chat) ?? { tokens: PRIVATE_BURST, at: now };
+        const tokens = Math.min(PRIVATE_BURST, b.tokens + (now - b.at) / 1000);
+        if (tokens < 1) return refuse(`chat ${chat} over a burst of ${PRIVATE_BURST} then 1/s`);
+        perPrivate.set(chat, { tokens: tokens - 1, at: now });
       }
       accepted.push(now);
-      lastPerChat.set(chat, now);
       return false;
     },
   });
@@ -53,12 +72,13 @@ runBenchmark('telegram-relay', async () => {
   const fake = await startFakeTelegram();
   const limits = enforceTelegramRateLimits(fake);
   const users = Array.from({ length: WARMUP + SAMPLES + BURST }, (_, i) => ({ id: FIRST_USER + i, first_name: `User ${i}` }));
+  const longUser = { id: FIRST_USER - 1, first_name: 'Long' };
   const bridge = spawnCompiledCli(
     ['telegram'],
     {
       TELEGRAM_BOT_TOKEN: fake.token,
       TELEGRAM_API_ROOT: fake.url,
-      TELEGRAM_ALLOWLIST: users.map((u) => u.id).join(','),
+      TELEGRAM_ALLOWLIST: [longUser, ...users].map((u) => u.id).join(','),
       TETHER_RUNTIME_URL: rt.url,
       TETHER_TOKEN: rt.token,
       TETHER_STATE_DIR: rt.stateDir,
@@ -84,6 +104,17 @@ runBenchmark('telegram-relay', async () => {
       await new Promise((resolve) => setTimeout(resolve, SAMPLE_GAP_MS));
     }
     const samples = (await Promise.all(pending)).slice(WARMUP);
+    const refusedInRelay = limits.refused();
+
+    // Long replies: chunked to at most 4096 and sent in order, a burst then one a second, no 429.
+    const longStart = performance.now();
+    for (let i = 0; i < LONG_REPLIES; i++) fake.userSends(fake.privateChat(longUser), `!long ${LONG_REPLY_CHARS}`);
+    const expectedChunks = LONG_REPLIES * Math.ceil(LONG_REPLY_CHARS / (TEXT_LIMIT - 100));
+    const longChunks = () => fake.sent(longUser.id).filter((m) => m.text.startsWith('word'));
+    await fake.waitFor(() => longChunks().length >= expectedChunks || undefined, 30_000, `${expectedChunks} chunks of the long replies`);
+    const longSeconds = (performance.now() - longStart) / 1000;
+    const longest = Math.max(...longChunks().map((m) => [...m.text].length));
+    const refusedInLong = limits.refused() - refusedInRelay;
     const refusedBeforeBurst = limits.refused();
 
     const burstUsers = users.slice(WARMUP + SAMPLES);
@@ -96,11 +127,12 @@ runBenchmark('telegram-relay', async () => {
     const s = spread(samples);
     return [
       { name: 'Telegram relay (update available → sendMessage received), p50', value: s.p50, unit: 'ms', detail: `${s.n} messages ${SAMPLE_GAP_MS} ms apart, each in its own chat; includes the runtime's turn with an instant model` },
-      { name: 'Telegram relay (update available → sendMessage received), p99', value: s.p99, unit: 'ms', goal: { kind: 'below', value: 25 }, detail: `max ${s.max.toFixed(2)} ms; ${fake.callCount('sendChatAction')} typing actions; ${refusedBeforeBurst} sends refused with 429 meanwhile` },
+      { name: 'Telegram relay (update available → sendMessage received), p99', value: s.p99, unit: 'ms', goal: { kind: 'below', value: 25 }, detail: `max ${s.max.toFixed(2)} ms; ${refusedInRelay} sends refused with 429 meanwhile` },
+      { name: `${LONG_REPLIES} replies of ${LONG_REPLY_CHARS} characters in one chat: 429 answers from the fake`, value: refusedInLong, unit: '', goal: { kind: 'below', value: 1 }, detail: `${longChunks().length} chunks, longest ${longest} characters, all sent after ${longSeconds.toFixed(2)} s` },
       { name: 'Telegram bridge RSS, idle after start', value: idleRss, unit: 'MB', goal: { kind: 'below', value: 60 }, detail: `VmRSS ${SETTLE_MS} ms after its first getUpdates` },
       { name: `Telegram bridge RSS, idle after ${WARMUP + SAMPLES + BURST} chats`, value: loadedRss, unit: 'MB', goal: { kind: 'below', value: 60 } },
-      { name: `${BURST} chats at once: 429 answers from the fake`, value: limits.refused() - refusedBeforeBurst, unit: '', goal: { kind: 'below', value: 1 }, detail: `the fake enforces 30 messages/s per bot and 1/s per chat${limits.refused() > 0 ? `; refused: ${limits.why()}` : ''}` },
-      { name: `${BURST} chats at once: all replied after`, value: burstSeconds, unit: 's', detail: `${(BURST / burstSeconds).toFixed(1)} replies/s; Telegram allows about 30/s` },
+      { name: `${BURST} chats at once: 429 answers from the fake`, value: limits.refused() - refusedBeforeBurst, unit: '', goal: { kind: 'below', value: 1 }, detail: `the fake enforces 30 messages in any second per bot and, per private chat, a burst of 4 then 1/s${limits.refused() > 0 ? `; refused: ${limits.why()}` : ''}` },
+      { name: `${BURST} chats at once: all replied after`, value: burstSeconds, unit: 's', detail: `${(BURST / burstSeconds).toFixed(1)} replies/s (the bridge paces 20/s); Telegram allows about 30/s; ${fake.callCount('sendChatAction')} typing actions in the whole run` },
     ] satisfies Figure[];
   } finally {
     await bridge.stop();

@@ -100,6 +100,12 @@ export interface SendLimits {
   privateBurst?: number;
   groupBurst?: number;
   globalBurst?: number;
+  /**
+   * Sends in flight at once across the bot (default: no cap). Keeps the connection pool small and
+   * warm: a send that must first open a connection leaves late and arrives bunched with later
+   * ones, which the platform counts as a burst.
+   */
+  maxInFlight?: number;
 }
 
 /**

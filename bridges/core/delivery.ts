@@ -4,7 +4,7 @@ import { RuntimeApiError, type RuntimeEvent, type Thread } from '../../lib/runti
 import { DeliveryError, conversationKey, type ConversationRef } from './adapter.js';
 import { chunkLimit, chunkText } from './chunker.js';
 import { sleep, type BridgeContext } from './context.js';
-import { SendBudget } from './send-budget.js';
+import { SendBudget, type ReleaseSend } from './send-budget.js';
 import type { NewOutbound, OutboundRow } from './store.js';
 import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
@@ -287,17 +287,19 @@ export class Delivery {
       if (ctx.signal.aborted) return;
       const row = ctx.store.nextOutbound(conversation);
       if (!row) return;
+      let release: ReleaseSend = () => undefined;
       if (row.body.bestEffort) {
         // A progress line is worth nothing late: sent only when the budget can spare it, else skipped.
         if (!this.budget.tryBestEffort(row.ref)) {
           ctx.store.dropOutbound(row.id, 'skipped: no send budget to spare');
           continue;
         }
-      } else await this.budget.acquire(row.ref, ctx.signal);
-      if (ctx.signal.aborted) return;
+      } else release = await this.budget.acquire(row.ref, ctx.signal);
+      if (ctx.signal.aborted) return release();
       ctx.store.markSending(row.id);
       try {
-        const messageId = await this.sendRow(row);
+        // The in-flight slot is given back as soon as the platform answered, before any backoff below.
+        const messageId = await this.sendRow(row).finally(release);
         ctx.store.markSent(row.id, messageId, ctx.now());
         ctx.store.scrubSecret(row.id);
         if (transient > 0) this.noteSendTrouble(conversation, undefined);

@@ -129,17 +129,18 @@ export function trySend(state: PacingState, limits: SendLimits, ref: Pick<Conver
  * The waiting senders that may send now, in queue order, taking their tokens; and when to look
  * again. A sender whose chat is out of tokens is passed over (its wait never delays other chats);
  * one stopped by the global budget stops the scan, so the global budget is served first come,
- * first served.
+ * first served. At most `maxGrants` (the free in-flight slots).
  */
 export function grantWaiting(
   state: PacingState,
   limits: SendLimits,
   waiting: ReadonlyArray<Pick<ConversationRef, 'chatId' | 'kind'>>,
   now: number,
+  maxGrants = Number.POSITIVE_INFINITY,
 ): { granted: number[]; nextCheckMs: number | undefined } {
   const granted: number[] = [];
   let next = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < waiting.length; i++) {
+  for (let i = 0; i < waiting.length && granted.length < maxGrants; i++) {
     const ref = waiting[i]!;
     const own = chatWait(state, limits, ref, now);
     if (own > 0) {

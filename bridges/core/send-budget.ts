@@ -1,40 +1,51 @@
-// The send budget at run time: pacing.ts's token buckets plus one first-come queue of senders waiting for a token, served by one timer.
+// The send budget at run time: pacing.ts's token buckets, a cap on sends in flight, and one first-come queue of senders waiting, served by one timer.
 import type { ConversationRef, SendLimits } from './adapter.js';
 import { chatWait, createPacingState, grantWaiting, holdChat, sendWait, trySend, type PacingState } from './pacing.js';
 
 interface Waiter {
   ref: ConversationRef;
-  grant(): void;
+  grant(release: () => void): void;
 }
+
+/** Ends one send's hold on its in-flight slot; calling it again does nothing. */
+export type ReleaseSend = () => void;
+
+const NOTHING_HELD: ReleaseSend = () => undefined;
 
 export class SendBudget {
   private readonly state: PacingState = createPacingState();
-  /** Senders waiting for a token, oldest first. */
+  /** Senders waiting for a token or a slot, oldest first. */
   private readonly waiting: Waiter[] = [];
+  private inFlight = 0;
+  private readonly maxInFlight: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly limits: SendLimits,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.maxInFlight = limits.maxInFlight !== undefined && limits.maxInFlight >= 1 ? Math.floor(limits.maxInFlight) : Number.POSITIVE_INFINITY;
+  }
 
   /**
-   * Resolves once a send into `ref` may go, its tokens taken (or at once when `signal` aborts:
-   * the caller checks it). Waiting for a chat's own budget never holds up other chats.
+   * Resolves once a send into `ref` may go, its tokens taken and an in-flight slot held until the
+   * returned release is called (when the send has its answer). Waiting for a chat's own budget
+   * never holds up other chats. When `signal` aborts it resolves at once holding nothing: the
+   * caller checks the signal.
    */
-  acquire(ref: ConversationRef, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
+  acquire(ref: ConversationRef, signal?: AbortSignal): Promise<ReleaseSend> {
+    if (signal?.aborted) return Promise.resolve(NOTHING_HELD);
     return new Promise((resolve) => {
       const onAbort = () => {
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
-        resolve();
+        resolve(NOTHING_HELD);
       };
       const waiter: Waiter = {
         ref,
-        grant: () => {
+        grant: (release) => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(release);
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -45,10 +56,12 @@ export class SendBudget {
 
   /**
    * A best-effort send (typing): takes its tokens and returns true only if that leaves the chat a
-   * token for its reply and no other chat's reply is waiting for the global budget; never waits.
+   * token for its reply, no other chat's reply is waiting for the bot's budget and the in-flight
+   * slots are not all taken; never waits. It holds no slot (it is not awaited).
    */
   tryBestEffort(ref: ConversationRef): boolean {
     const now = this.clock();
+    if (this.inFlight >= this.maxInFlight) return false;
     if (this.waiting.some((w) => chatWait(this.state, this.limits, w.ref, now) === 0)) return false;
     return trySend(this.state, this.limits, ref, now, 'best_effort');
   }
@@ -67,16 +80,29 @@ export class SendBudget {
   close(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const w of this.waiting.splice(0)) w.grant();
+    for (const w of this.waiting.splice(0)) w.grant(NOTHING_HELD);
   }
 
   private serve(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const { granted, nextCheckMs } = grantWaiting(this.state, this.limits, this.waiting.map((w) => w.ref), this.clock());
+    const free = this.maxInFlight - this.inFlight;
+    if (free <= 0) return; // a release serves again
+    const { granted, nextCheckMs } = grantWaiting(this.state, this.limits, this.waiting.map((w) => w.ref), this.clock(), free);
     const served = granted.map((i) => this.waiting[i]!);
     for (let i = granted.length - 1; i >= 0; i--) this.waiting.splice(granted[i]!, 1);
-    for (const w of served) w.grant();
-    if (this.waiting.length > 0 && nextCheckMs !== undefined) this.timer = setTimeout(() => this.serve(), Math.max(1, nextCheckMs));
+    for (const w of served) w.grant(this.holdSlot());
+    if (this.waiting.length > 0 && nextCheckMs !== undefined && this.inFlight < this.maxInFlight) this.timer = setTimeout(() => this.serve(), Math.max(1, nextCheckMs));
+  }
+
+  private holdSlot(): ReleaseSend {
+    this.inFlight++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.inFlight--;
+      if (this.waiting.length > 0) this.serve();
+    };
   }
 }

@@ -24,18 +24,33 @@ import { DEFAULT_POLLER_TIMING, TelegramPoller, type PollerTiming } from './poll
  * so" in all. As buckets (any window of T holds at most burst + rate × T):
  * - private chat: burst 3 at 1/s, so a 3-chunk reply goes at once, sustained at the FAQ's 1/s;
  * - group: burst 3 at 17/min, so no minute ever holds more than 3 + 17 = 20;
- * - bot: burst 5 at 25/s, so no second ever holds more than 5 + 25 = 30, counted any way, and the
- *   sustained rate keeps a sixth in hand for network jitter and Telegram's "or so".
+ * - bot: burst 4 at 20/s: a second holds at most 4 + 20 = 24 sends as the bridge times them, so
+ *   they may arrive bunched by up to 300 ms (an event-loop stall under load, network jitter) and
+ *   still stay under 30 in any second as Telegram counts them. 25/s was measured to arrive 31 in
+ *   a second after a 160 ms stall with 200 chats replying at once (docs/BENCHMARKS.md);
+ * - at most 6 sends in flight: a send that has to open a new connection first leaves only once
+ *   the event loop gets to it, possibly after a stall, and lands bunched with later sends; a few
+ *   warm keep-alive connections avoid that (and still carry 20/s at up to 300 ms a round trip).
  */
 export const TELEGRAM_LIMITS: SendLimits = {
   privateIntervalMs: 1_000,
   privateBurst: 3,
   groupPerMinute: 17,
   groupBurst: 3,
-  globalPerSecond: 25,
-  globalBurst: 5,
+  globalPerSecond: 20,
+  globalBurst: 4,
+  maxInFlight: 6,
 };
 export const TELEGRAM_TEXT_LIMIT = 4096;
+/**
+ * Methods whose 429 the core handles (sendMessage: the chat's budget is held and the row resent;
+ * sendChatAction: typing is skipped until the hold ends) or that have their own backoff (getUpdates).
+ * Every other method waits `retry_after` and repeats the same request, here.
+ */
+const RETRIED_ELSEWHERE = new Set(['getUpdates', 'sendMessage', 'sendChatAction']);
+/** A flood wait longer than this is not waited out in place: the call fails and says so. */
+const MAX_IN_PLACE_WAIT_S = 60;
+const MAX_IN_PLACE_RETRIES = 3;
 /** General is topic 1: sendMessage refuses it (omit the id), sendChatAction accepts it. */
 const GENERAL_TOPIC = '1';
 

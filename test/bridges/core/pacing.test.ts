@@ -13,7 +13,7 @@ import {
 } from '../../../bridges/core/pacing.js';
 import { TELEGRAM_LIMITS } from '../../../bridges/telegram/adapter.js';
 
-const limits = TELEGRAM_LIMITS;
+const limits: SendLimits = { privateIntervalMs: 1000, privateBurst: 3, groupPerMinute: 17, groupBurst: 3, globalPerSecond: 25, globalBurst: 5 };
 const chat = (chatId: string, kind: ConversationRef['kind'] = 'private', topicId?: string) => ({ chatId, kind, ...(topicId ? { topicId } : {}) });
 
 /** Runs `steps` (time, chat, class) and says for each whether it was allowed. */
@@ -71,6 +71,14 @@ describe('pacing: token buckets', () => {
       expect(times.length).toBe(total);
     },
   );
+
+  it.each([
+    ['one private chat, 60 s', [chat('a')], 60_000, 1000, 4],
+    ['one group, 5 min', [chat('-g', 'group')], 300_000, 60_000, 20],
+    ['200 private chats, 10 s', Array.from({ length: 200 }, (_, i) => chat(String(i))), 10_000, 1000, 30],
+  ] as Array<[string, ReturnType<typeof chat>[], number, number, number]>)('TELEGRAM_LIMITS keep a greedy sender under Telegram\'s figures: %s', (_name, chats, untilMs, windowMs, telegramAllows) => {
+    expect(busiestWindow(greedy(TELEGRAM_LIMITS, chats, untilMs), windowMs)).toBeLessThan(telegramAllows);
+  });
 
   it('never lets a stall release more than the burst: tokens are taken when sending, not booked ahead', () => {
     const s = createPacingState();

@@ -64,6 +64,24 @@ describe('SendBudget', () => {
     budget.close();
   });
 
+  it('caps sends in flight: the next waits for an answer, and typing is skipped meanwhile', async () => {
+    const budget = new SendBudget({ ...limits, maxInFlight: 1 });
+    const releases: Array<() => void> = [];
+    const granted: string[] = [];
+    for (const c of ['a', 'b']) void budget.acquire(chat(c)).then((release) => (granted.push(c), releases.push(release)));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(granted).toEqual(['a']);
+    expect(budget.tryBestEffort(chat('c'))).toBe(false);
+    releases[0]!();
+    releases[0]!(); // a second call gives back nothing more
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toEqual(['a', 'b']);
+    releases[1]!();
+    await vi.advanceTimersByTimeAsync(100); // the bot's budget refills to spare a token again
+    expect(budget.tryBestEffort(chat('c'))).toBe(true);
+    budget.close();
+  });
+
   it('releases waiters when the bridge stops or the signal aborts', async () => {
     const budget = new SendBudget({ ...limits, privateBurst: 1 });
     const controller = new AbortController();

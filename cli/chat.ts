@@ -33,6 +33,8 @@ export const CHAT_COMMANDS = {
   thread: 'show the id of this thread (to resume it with --thread)',
   status: 'show the thread: status, model, approval mode',
   model: '/model NAME: use another model in this thread (no NAME: show it)',
+  approve: '/approve [ID]: approve what a turn of this thread waits for (resumed chats, or asked elsewhere)',
+  deny: '/deny [ID]: deny it',
   exit: 'leave (also /quit)',
 } as const;
 export type ChatCommandName = keyof typeof CHAT_COMMANDS;
@@ -255,6 +257,30 @@ interface RunningTurn {
   cancelRequested: boolean;
 }
 
+/** An approval a turn of the thread waits for, as GET /v1/approvals lists it. */
+interface PendingApproval {
+  id: string;
+  turn_id: string;
+  tool: string;
+  summary: string;
+}
+
+/**
+ * The thread's approvals still waiting for a person, oldest first. The shared runtime client has no
+ * call for this route yet, so it is one plain request here.
+ */
+async function pendingApprovals(url: string, token: string, threadId: string): Promise<PendingApproval[]> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/v1/approvals?status=pending&thread_id=${encodeURIComponent(threadId)}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new RuntimeUnavailableError(url, describeError(err));
+  }
+  const body = (await res.json().catch(() => undefined)) as { approvals?: PendingApproval[]; error?: { code?: string; message?: string } } | undefined;
+  if (!res.ok) throw new RuntimeApiError(res.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `GET /v1/approvals answered ${res.status}`);
+  return [...(body?.approvals ?? [])].reverse();
+}
+
 function cannotReach(url: string): TetherError {
   return new TetherError('runtime_unavailable', `cannot reach the runtime at ${url}`, 'start it with `tether runtime` or `npm start`');
 }
@@ -317,14 +343,14 @@ export async function run(args: string[]): Promise<number> {
       }
       throw explainFailure(err, url, config.stateDir);
     }
-    return await converse(client, thread, typeof threadFlag === 'string', out, url, config.stateDir);
+    return await converse(client, thread, typeof threadFlag === 'string', out, url, token, config.stateDir);
   } finally {
     process.stdout.off('error', onOutputError);
     await client.close().catch(() => {});
   }
 }
 
-async function converse(client: RuntimeClient, firstThread: Thread, resumed: boolean, out: (text: string) => void, url: string, stateDir: string): Promise<number> {
+async function converse(client: RuntimeClient, firstThread: Thread, resumed: boolean, out: (text: string) => void, url: string, token: string, stateDir: string): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive });
   const lines = new LineSource(rl);
@@ -395,9 +421,77 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
 
+  /** Prints a turn's events until it ends, asking y/n for each approval it requests. */
+  const followTurn = async (turn: RunningTurn) => {
+    for (;;) {
+      const event = await turn.events.next();
+      if (event.type === 'chat.left') break;
+      out(turn.renderer.render(event));
+      if (event.type === 'approval.requested') {
+        out('Approve? [y/N] ');
+        const answer = leaving ? null : await lines.next();
+        if (answer === null) out(turn.cancelRequested ? '\n' : '(no answer: denied)\n');
+        // A terminal echoes what was typed; a pipe does not, so show the answer that was read.
+        else if (!interactive) out(`${answer}\n`);
+        const decision = isApproval(answer) ? 'approve' : 'deny';
+        if (!turn.cancelRequested) await decide(str(event.approval_id), decision);
+      }
+      if (TERMINAL_EVENTS.has(event.type)) break;
+    }
+    running = undefined;
+  };
+
+  const decide = (approvalId: string, decision: 'approve' | 'deny') =>
+    client.decideApproval(approvalId, decision).catch((err) => {
+      // 409: decided elsewhere (a phone, or the turn ended); the stream says what happened.
+      if (!(err instanceof RuntimeApiError && err.status === 409)) out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
+    });
+
+  /** Follows a turn already in the runtime (not posted by this chat), from now on. */
+  const adoptTurn = (turnId: string): RunningTurn => {
+    const turn: RunningTurn = { id: turnId, renderer: new TurnRenderer(), events: new TurnEvents(), cancelRequested: false };
+    running = turn;
+    return turn;
+  };
+
+  /** A turn of this thread waits for a person (resumed chat, or asked elsewhere): ask here, then follow it to its end. */
+  const askWaitingApproval = async (a: PendingApproval) => {
+    const turn = adoptTurn(a.turn_id);
+    turn.events.push({ type: 'approval.requested', seq: 0, thread_id: thread.id, turn_id: a.turn_id, at: '', approval_id: a.id, tool: a.tool, summary: a.summary });
+    await followTurn(turn);
+  };
+
+  /** The approvals waiting in this thread; a failure to list them is said, not fatal. */
+  const waitingApprovals = async (): Promise<PendingApproval[]> => {
+    try {
+      return await pendingApprovals(url, token, thread.id);
+    } catch (err) {
+      out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
+      return [];
+    }
+  };
+
+  /** /approve [ID] and /deny [ID]: decide a waiting approval of this thread, then follow its turn. */
+  const decideByCommand = async (decision: 'approve' | 'deny', id: string) => {
+    const waiting = await waitingApprovals();
+    const chosen = id ? waiting.find((a) => a.id === id) : waiting[0];
+    if (!chosen) {
+      out(id ? `no approval ${id} is waiting in this thread\n` : 'no approval is waiting in this thread\n');
+      return;
+    }
+    const turn = adoptTurn(chosen.turn_id);
+    await decide(chosen.id, decision);
+    await followTurn(turn);
+  };
+
   const runTurn = async (input: string) => {
-    const renderer = new TurnRenderer();
-    const turn: RunningTurn = { id: undefined, renderer, events: new TurnEvents(), cancelRequested: false };
+    // A message posted behind a turn that waits for a person would wait silently: settle that one first.
+    for (const waiting of await waitingApprovals()) {
+      out('a turn of this thread is waiting for an approval:\n');
+      await askWaitingApproval(waiting);
+      if (leaving) return;
+    }
+    const turn: RunningTurn = { id: undefined, renderer: new TurnRenderer(), events: new TurnEvents(), cancelRequested: false };
     running = turn;
     let posted: Turn;
     try {
@@ -410,28 +504,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
       out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
       return;
     }
-    // The POST may answer with a turn that already ended (an instant refusal): no events to wait for.
-    for (;;) {
-      const event = await turn.events.next();
-      if (event.type === 'chat.left') break;
-      out(renderer.render(event));
-      if (event.type === 'approval.requested') {
-        out('Approve? [y/N] ');
-        const answer = leaving ? null : await lines.next();
-        if (answer === null) out(turn.cancelRequested ? '\n' : '(no answer: denied)\n');
-        // A terminal echoes what was typed; a pipe does not, so show the answer that was read.
-        else if (!interactive) out(`${answer}\n`);
-        const decision = isApproval(answer) ? 'approve' : 'deny';
-        if (!turn.cancelRequested) {
-          await client.decideApproval(str(event.approval_id), decision).catch((err) => {
-            // 409: decided elsewhere (a phone, or the turn ended); the stream says what happened.
-            if (!(err instanceof RuntimeApiError && err.status === 409)) out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
-          });
-        }
-      }
-      if (TERMINAL_EVENTS.has(event.type)) break;
-    }
-    running = undefined;
+    await followTurn(turn);
   };
 
   try {
@@ -442,6 +515,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
     if (interactive) out('Type a message; /help lists commands, Ctrl-D leaves.\n');
     followThread(thread);
     rl.setPrompt('you> ');
+    if (resumed) for (const waiting of await waitingApprovals()) await askWaitingApproval(waiting);
     prompt();
 
     while (!leaving) {
@@ -466,6 +540,10 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
             leaving = true;
             break;
           }
+          if (parsed.name === 'approve' || parsed.name === 'deny') {
+            await decideByCommand(parsed.name, parsed.argument);
+            break;
+          }
           try {
             thread = await runChatCommand(client, thread, parsed.name, parsed.argument, out, (t) => {
               showThread(t, 'new');
@@ -487,7 +565,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
 }
 
 /** A chat command other than /exit; returns the thread the chat is on afterwards. */
-async function runChatCommand(client: RuntimeClient, thread: Thread, name: Exclude<ChatCommandName, 'exit'>, argument: string, out: (text: string) => void, onNewThread: (t: Thread) => void): Promise<Thread> {
+async function runChatCommand(client: RuntimeClient, thread: Thread, name: Exclude<ChatCommandName, 'exit' | 'approve' | 'deny'>, argument: string, out: (text: string) => void, onNewThread: (t: Thread) => void): Promise<Thread> {
   switch (name) {
     case 'help':
       out(`${chatCommandHelp()}\nAnything else is sent to the agent.\n`);

@@ -67,13 +67,15 @@ describe('tether chat with approvals waiting', () => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
-      while (!stdout.includes(`resumed thread ${thread.id}`)) await new Promise((r) => setTimeout(r, 20));
+      // A first turn, so the chat's own check of waiting approvals at resume is over.
+      child.stdin!.write('first message\n');
+      while (!stdout.includes('echo: first message')) await new Promise((r) => setTimeout(r, 20));
       await turnWaitingForApproval(thread.id, 'touch never-run.txt');
       child.stdin!.end('next message\nn\n');
       expect(await exited).toBe(0);
       expect(stdout).toContain('a turn of this thread is waiting for an approval:\n⚠ shell wants to run: $ touch never-run.txt\nApprove? [y/N] n\n✗ denied');
       expect(stdout).toContain('echo: next message');
-      expect(await statuses(thread.id)).toEqual(['completed', 'completed']);
+      expect(await statuses(thread.id)).toEqual(['completed', 'completed', 'completed']);
     } finally {
       child.kill('SIGKILL');
     }

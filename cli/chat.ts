@@ -2,7 +2,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
-import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
+import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
 import { readRuntimeToken } from '../lib/token.js';
 import { parseArgs, wantsHelp } from './args.js';
 
@@ -257,28 +257,9 @@ interface RunningTurn {
   cancelRequested: boolean;
 }
 
-/** An approval a turn of the thread waits for, as GET /v1/approvals lists it. */
-interface PendingApproval {
-  id: string;
-  turn_id: string;
-  tool: string;
-  summary: string;
-}
-
-/**
- * The thread's approvals still waiting for a person, oldest first. The shared runtime client has no
- * call for this route yet, so it is one plain request here.
- */
-async function pendingApprovals(url: string, token: string, threadId: string): Promise<PendingApproval[]> {
-  let res: Response;
-  try {
-    res = await fetch(`${url}/v1/approvals?status=pending&thread_id=${encodeURIComponent(threadId)}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw new RuntimeUnavailableError(url, describeError(err));
-  }
-  const body = (await res.json().catch(() => undefined)) as { approvals?: PendingApproval[]; error?: { code?: string; message?: string } } | undefined;
-  if (!res.ok) throw new RuntimeApiError(res.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `GET /v1/approvals answered ${res.status}`);
-  return [...(body?.approvals ?? [])].reverse();
+/** The thread's approvals still waiting for a person, oldest first. */
+async function pendingApprovals(client: RuntimeClient, threadId: string): Promise<Approval[]> {
+  return [...(await client.listApprovals({ threadId, status: 'pending' }))].reverse();
 }
 
 function cannotReach(url: string): TetherError {
@@ -455,16 +436,16 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
   };
 
   /** A turn of this thread waits for a person (resumed chat, or asked elsewhere): ask here, then follow it to its end. */
-  const askWaitingApproval = async (a: PendingApproval) => {
+  const askWaitingApproval = async (a: Approval) => {
     const turn = adoptTurn(a.turn_id);
     turn.events.push({ type: 'approval.requested', seq: 0, thread_id: thread.id, turn_id: a.turn_id, at: '', approval_id: a.id, tool: a.tool, summary: a.summary });
     await followTurn(turn);
   };
 
   /** The approvals waiting in this thread; a failure to list them is said, not fatal. */
-  const waitingApprovals = async (): Promise<PendingApproval[]> => {
+  const waitingApprovals = async (): Promise<Approval[]> => {
     try {
-      return await pendingApprovals(url, token, thread.id);
+      return await pendingApprovals(client, thread.id);
     } catch (err) {
       out(`✗ ${explainFailure(err, url, stateDir).message}\n`);
       return [];

@@ -5,7 +5,7 @@ import { readRuntimeToken } from './token.js';
 
 // ---------- wire shapes (CONTRACT.md "Runtime HTTP API"), shared with the runtime
 
-import type { RuntimeEvent, RuntimeHealth, ThreadWithTurns, Thread, Turn } from './api-types.js';
+import type { Approval, ApprovalStatus, RuntimeEvent, RuntimeHealth, ThreadWithTurns, Thread, Turn } from './api-types.js';
 export type { Approval, RuntimeEvent, RuntimeHealth, Thread, ThreadWithTurns, Turn, TurnStatus } from './api-types.js';
 export { FINISHED_STATUSES as FINISHED_TURN_STATUSES } from './api-types.js';
 
@@ -76,6 +76,8 @@ export interface RuntimeClient {
   getTurn(threadId: string, turnId: string): Promise<Turn>;
   cancelTurn(threadId: string, turnId: string): Promise<Turn>;
   decideApproval(approvalId: string, decision: 'approve' | 'deny'): Promise<unknown>;
+  /** Approvals, newest first; e.g. those of one thread still waiting for a person. */
+  listApprovals(filter?: { threadId?: string; status?: ApprovalStatus }): Promise<Approval[]>;
   /** Resolves when `signal` aborts; reconnects by itself on every failure. */
   followEvents(options: FollowEventsOptions): Promise<void>;
   close(): Promise<void>;
@@ -171,6 +173,13 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
     getTurn: (threadId, turnId) => call('GET', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}`),
     cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, {}),
     decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { decision }),
+    listApprovals: async (filter = {}) => {
+      const q = new URLSearchParams();
+      if (filter.threadId !== undefined) q.set('thread_id', filter.threadId);
+      if (filter.status !== undefined) q.set('status', filter.status);
+      const qs = q.toString();
+      return (await call<{ approvals: Approval[] }>('GET', `/v1/approvals${qs ? `?${qs}` : ''}`)).approvals;
+    },
     followEvents: (o) => followEventStream(base, bearer, dispatcher, o),
     close: () => dispatcher.close(),
   };

@@ -1,5 +1,5 @@
 // The Telegram ChatAdapter: grammY's Api for calls, our own poller for updates, plain-text sends into the right topic.
-import { Api, GrammyError } from 'grammy';
+import { Api, GrammyError, telegramFetch } from './grammy.js';
 import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
 import type { TelegramConfig } from '../../lib/config.js';
 import { TetherError } from '../../lib/errors.js';
@@ -90,7 +90,7 @@ function sendThread(to: ConversationRef): { message_thread_id?: number } {
 export function createTelegramAdapter(config: TelegramConfig, logger: Logger, options: TelegramAdapterOptions = {}): TelegramAdapter {
   const timing: PollerTiming = { ...DEFAULT_POLLER_TIMING, ...options.timing };
   // A half-open socket must not wedge a call for grammY's default 500 s; polls get their timeout plus slack.
-  const api = new Api(config.botToken, { apiRoot: config.apiRoot, timeoutSeconds: timing.pollTimeoutS + Math.ceil(timing.watchdogGraceMs / 1000) + 15 });
+  const api = new Api(config.botToken, { apiRoot: config.apiRoot, fetch: telegramFetch, timeoutSeconds: timing.pollTimeoutS + Math.ceil(timing.watchdogGraceMs / 1000) + 15 });
   const log = logger.child('bot-api');
   // Flood control on edits, button answers, the command menu…: wait what Telegram says, then the same request again.
   api.config.use(async (prev, method, payload, signal) => {

@@ -1,5 +1,5 @@
 // Telegram errors → DeliveryFailure, and one-line descriptions that never carry the token-bearing URL.
-import { GrammyError, HttpError } from 'grammy';
+import { GrammyError, HttpError } from './grammy.js';
 import type { ConversationRef, DeliveryFailure } from '../core/adapter.js';
 
 /** Telegram's own wording, lower-cased, for matching; see docs/telegram.md for what each means. */
@@ -54,8 +54,9 @@ export function classifyTelegramFailure(err: unknown, to: ConversationRef): Deli
 export function describeTelegramError(err: unknown, method?: string): string {
   if (err instanceof GrammyError) return `${err.method}: ${err.error_code} ${err.description}`;
   if (err instanceof HttpError) {
-    const inner = err.error as { code?: unknown; name?: unknown; type?: unknown } | undefined;
-    const why = [inner?.code, inner?.type, inner?.name].find((v) => typeof v === 'string' && v !== 'Error' && v !== 'FetchError');
+    // undici's fetch fails with TypeError('fetch failed') and the socket's error as its cause.
+    const inner = err.error as { code?: unknown; name?: unknown; type?: unknown; cause?: { code?: unknown } } | undefined;
+    const why = [inner?.code, inner?.cause?.code, inner?.type, inner?.name].find((v) => typeof v === 'string' && v !== 'Error' && v !== 'FetchError' && v !== 'TypeError');
     const timedOut = /timed out/i.test(err.message);
     const name = /'([A-Za-z]+)'/.exec(err.message)?.[1] ?? method ?? 'request';
     return `${name}: ${timedOut ? 'timed out' : `network error${why ? ` (${String(why)})` : ''}`}`;

@@ -3,7 +3,7 @@
 // Why not bot.start(): it stops for good on 409 and confirms offsets on its own schedule. This loop keeps
 // the offset in its hands (at-least-once, the core dedupes), backs off on conflicts with jitter forever,
 // heals an active webhook, honours retry_after, and a watchdog aborts a poll that outlived its timeout.
-import { GrammyError, type Api } from 'grammy';
+import { GrammyError, type Api } from './grammy.js';
 import type { Update } from 'grammy/types';
 import type { Logger } from '../../lib/log.js';
 import { describeTelegramError, POLL_CONFLICT, TOKEN_REFUSED, WEBHOOK_ACTIVE } from './failures.js';

@@ -1,6 +1,6 @@
 // Telegram errors map to the core's DeliveryFailure exactly as docs/telegram.md says, and descriptions never carry the token.
 import { describe, expect, it } from 'vitest';
-import { Api, GrammyError } from 'grammy';
+import { Api, GrammyError } from '../../../bridges/telegram/grammy.js';
 import type { ConversationRef } from '../../../bridges/core/adapter.js';
 import { classifyTelegramFailure, describeTelegramError } from '../../../bridges/telegram/failures.js';
 import { TELEGRAM_ERRORS } from '../../fakes/telegram-bot-api.js';

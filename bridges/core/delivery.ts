@@ -10,6 +10,8 @@ import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
 /** Events older than this are history (a replay after a restart): no typing, no progress lines for them. */
 const LIVE_EVENT_MS = 60_000;
+/** Longest a cursor move of events that yield nothing waits before it is written. */
+const CURSOR_FLUSH_MS = 1_000;
 /** After this many failed tries in a row a reply's trouble is logged as a warning (it is still retried, forever). */
 const TRANSIENT_WARN_AFTER = 5;
 
@@ -68,6 +70,9 @@ export class Delivery {
   private pollTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
   private relaySince = 0;
+  /** The newest event seen that needed no commit of its own, not yet written as the cursor. */
+  private deferredCursor: number | undefined;
+  private cursorTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: BridgeContext,
@@ -129,6 +134,7 @@ export class Delivery {
     for (const t of this.typingRetry.values()) clearTimeout(t);
     this.budget.close();
     await this.following;
+    this.flushCursor();
     while (this.senders.size > 0) await sleep(20);
   }
 
@@ -193,6 +199,18 @@ export class Delivery {
       rows = rowsForEvent(ev, ref, { textLimit: ctx.adapter.textLimit, progressDue });
       this.trackRunning(ev, ref, key, live);
     }
+    // An event that leaves nothing to send or record only moves the cursor: that move is deferred
+    // (written with the next row or within CURSOR_FLUSH_MS), saving a synced commit per event.
+    // Lost in a crash, it only replays events that yield nothing.
+    const records = ref !== null && (ev.type === 'approval.requested' || ev.type === 'approval.resolved');
+    if (rows.length === 0 && !records) {
+      this.deferCursor(ev.seq);
+      ctx.health.update({ eventCursor: ev.seq });
+      return;
+    }
+    this.deferredCursor = undefined; // this commit writes a newer cursor
+    clearTimeout(this.cursorTimer);
+    this.cursorTimer = undefined;
     ctx.store.transaction(() => {
       if (ref && ev.type === 'approval.requested') {
         ctx.store.recordApproval({ approvalId: String(ev.approval_id), conversation: conversationKey(ref), threadId: ev.thread_id, ...(ev.turn_id ? { turnId: ev.turn_id } : {}), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? ''), now });
@@ -210,6 +228,20 @@ export class Delivery {
     });
     ctx.health.update({ eventCursor: ev.seq, outboxDepth: ctx.store.outboxDepth(), inboxDepth: ctx.store.inboxDepth() });
     if (rows.length > 0) this.wake();
+  }
+
+  private deferCursor(seq: number): void {
+    this.deferredCursor = seq;
+    this.cursorTimer ??= setTimeout(() => this.flushCursor(), CURSOR_FLUSH_MS);
+  }
+
+  private flushCursor(): void {
+    clearTimeout(this.cursorTimer);
+    this.cursorTimer = undefined;
+    if (this.deferredCursor === undefined) return;
+    const seq = this.deferredCursor;
+    this.deferredCursor = undefined;
+    if (seq > this.ctx.store.eventCursor()) this.ctx.store.setEventCursor(seq);
   }
 
   private trackRunning(ev: RuntimeEvent, ref: ConversationRef, key: string, live: boolean): void {

@@ -1,6 +1,7 @@
 // The bridge's durable state in $STATE_DIR/<platform>.db: inbox, conversations, access, codes, ledger, cursor.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { openDatabase, type Db, type Migration } from '../../lib/db.js';
 import type { ConversationRef, PlatformName } from './adapter.js';
 import type { Role } from './access.js';
@@ -184,6 +185,8 @@ export interface ApprovalRow {
 type Raw = Record<string, unknown>;
 
 /** SQL for a secret row's body once the code in it is no longer needed: every field that could hold it is erased. */
+type Statement = Database.Statement<unknown[]>;
+
 const SCRUBBED_BODY = "json_set(body, '$.text', '[code erased after sending]', '$.summary', '[code erased after sending]')";
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -236,6 +239,7 @@ function approvalFrom(r: Raw): ApprovalRow {
 /** Typed queries over one bridge database. Every method is one statement or one transaction. */
 export class BridgeStore {
   readonly db: Db;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(
     readonly file: string,
@@ -249,7 +253,18 @@ export class BridgeStore {
   }
 
   close(): void {
+    this.statements.clear();
     this.db.close();
+  }
+
+  /** A statement compiled once per store: a relayed message runs about a dozen, each compile costs more than the run. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   transaction<T>(fn: () => T): T {
@@ -259,12 +274,12 @@ export class BridgeStore {
   // ---------- kv
 
   getKv(key: string): string | undefined {
-    const r = this.db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as Raw | undefined;
+    const r = this.sql('SELECT value FROM kv WHERE key = ?').get(key) as Raw | undefined;
     return r ? str(r.value) : undefined;
   }
 
   setKv(key: string, value: string): void {
-    this.db.prepare('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.sql('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** The per-install salt of code hashes; created on first use. */
@@ -296,11 +311,11 @@ export class BridgeStore {
     const week = now - 7 * 24 * 3600_000;
     const day = now - 24 * 3600_000;
     this.transaction(() => {
-      this.db.prepare("DELETE FROM inbox WHERE status IN ('done', 'handled') AND received_at < ?").run(week);
-      this.db.prepare("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at < ?").run(week);
-      this.db.prepare('DELETE FROM attempts WHERE at < ?').run(day);
-      this.db.prepare('DELETE FROM codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)').run(day, day);
-      this.db.prepare("DELETE FROM approvals WHERE status = 'decided' AND created_at < ?").run(week);
+      this.sql("DELETE FROM inbox WHERE status IN ('done', 'handled') AND received_at < ?").run(week);
+      this.sql("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at < ?").run(week);
+      this.sql('DELETE FROM attempts WHERE at < ?').run(day);
+      this.sql('DELETE FROM codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)').run(day, day);
+      this.sql("DELETE FROM approvals WHERE status = 'decided' AND created_at < ?").run(week);
     });
   }
 
@@ -316,27 +331,27 @@ export class BridgeStore {
 
   /** False when the dedupe key was seen before (a redelivery). */
   insertInbound(row: { dedupeKey: string; ref: ConversationRef; conversation: string; senderId: string; text: string; status: 'pending' | 'handled'; now: number }): boolean {
-    const r = this.db
-      .prepare('INSERT INTO inbox (dedupe_key, conversation, ref, sender_id, text, status, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING')
+    const r = this
+      .sql('INSERT INTO inbox (dedupe_key, conversation, ref, sender_id, text, status, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING')
       .run(row.dedupeKey, row.conversation, JSON.stringify(row.ref), row.senderId, row.status === 'handled' ? '' : row.text, row.status, row.now);
     return r.changes === 1;
   }
 
   /** Lets a press be tried again (its decision could not reach the runtime). */
   forgetInbound(dedupeKey: string): void {
-    this.db.prepare('DELETE FROM inbox WHERE dedupe_key = ?').run(dedupeKey);
+    this.sql('DELETE FROM inbox WHERE dedupe_key = ?').run(dedupeKey);
   }
 
   hasInbound(dedupeKey: string): boolean {
-    return this.db.prepare('SELECT 1 FROM inbox WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
+    return this.sql('SELECT 1 FROM inbox WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
   }
 
   pendingInboxConversations(): string[] {
-    return (this.db.prepare("SELECT DISTINCT conversation FROM inbox WHERE status = 'pending'").all() as Raw[]).map((r) => str(r.conversation));
+    return (this.sql("SELECT DISTINCT conversation FROM inbox WHERE status = 'pending'").all() as Raw[]).map((r) => str(r.conversation));
   }
 
   nextInbound(conversation: string): InboxRow | undefined {
-    const r = this.db.prepare("SELECT * FROM inbox WHERE status = 'pending' AND conversation = ? ORDER BY id LIMIT 1").get(conversation) as Raw | undefined;
+    const r = this.sql("SELECT * FROM inbox WHERE status = 'pending' AND conversation = ? ORDER BY id LIMIT 1").get(conversation) as Raw | undefined;
     if (!r) return undefined;
     return {
       id: Number(r.id),
@@ -352,60 +367,60 @@ export class BridgeStore {
   }
 
   inboxDepth(): number {
-    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'").get() as Raw).n);
+    return Number((this.sql("SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'").get() as Raw).n);
   }
 
   /** `forgetText`: the text is erased (a command that may carry a code is not kept once answered). */
   finishInbound(id: number, fields: { turnId?: string; error?: string; forgetText?: boolean }): void {
-    this.db
-      .prepare("UPDATE inbox SET status = 'done', turn_id = ?, error = ?, text = CASE WHEN ? THEN '' ELSE text END WHERE id = ?")
+    this
+      .sql("UPDATE inbox SET status = 'done', turn_id = ?, error = ?, text = CASE WHEN ? THEN '' ELSE text END WHERE id = ?")
       .run(fields.turnId ?? null, fields.error ?? null, fields.forgetText ? 1 : 0, id);
   }
 
   noteInboundAttempt(id: number, toldWaiting: boolean): void {
-    this.db.prepare('UPDATE inbox SET attempts = attempts + 1, told_waiting = MAX(told_waiting, ?) WHERE id = ?').run(toldWaiting ? 1 : 0, id);
+    this.sql('UPDATE inbox SET attempts = attempts + 1, told_waiting = MAX(told_waiting, ?) WHERE id = ?').run(toldWaiting ? 1 : 0, id);
   }
 
   // ---------- conversations and threads
 
   rememberConversation(conversation: string, ref: ConversationRef, now: number): void {
-    this.db
-      .prepare('INSERT INTO conversations (key, ref, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET ref = excluded.ref, updated_at = excluded.updated_at')
+    this
+      .sql('INSERT INTO conversations (key, ref, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET ref = excluded.ref, updated_at = excluded.updated_at')
       .run(conversation, JSON.stringify(ref), now);
   }
 
   conversation(conversation: string): { ref: ConversationRef; threadId: string | null } | undefined {
-    const r = this.db.prepare('SELECT ref, thread_id FROM conversations WHERE key = ?').get(conversation) as Raw | undefined;
+    const r = this.sql('SELECT ref, thread_id FROM conversations WHERE key = ?').get(conversation) as Raw | undefined;
     return r ? { ref: json<ConversationRef>(r.ref), threadId: strOrNull(r.thread_id) } : undefined;
   }
 
   setConversationThread(conversation: string, ref: ConversationRef, threadId: string, now: number): void {
     this.transaction(() => {
-      this.db
-        .prepare('INSERT INTO conversations (key, ref, thread_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET thread_id = excluded.thread_id, ref = excluded.ref, updated_at = excluded.updated_at')
+      this
+        .sql('INSERT INTO conversations (key, ref, thread_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET thread_id = excluded.thread_id, ref = excluded.ref, updated_at = excluded.updated_at')
         .run(conversation, JSON.stringify(ref), threadId, now);
       this.rememberThread(threadId, conversation, now);
     });
   }
 
   anyConversationThread(): string | undefined {
-    const r = this.db.prepare('SELECT thread_id FROM conversations WHERE thread_id IS NOT NULL ORDER BY updated_at DESC LIMIT 1').get() as Raw | undefined;
+    const r = this.sql('SELECT thread_id FROM conversations WHERE thread_id IS NOT NULL ORDER BY updated_at DESC LIMIT 1').get() as Raw | undefined;
     return r ? str(r.thread_id) : undefined;
   }
 
   clearConversationThread(conversation: string): void {
-    this.db.prepare('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(conversation);
+    this.sql('UPDATE conversations SET thread_id = NULL WHERE key = ?').run(conversation);
   }
 
   /** undefined: never seen; null: a thread that is not this bridge's. */
   threadConversation(threadId: string): string | null | undefined {
-    const r = this.db.prepare('SELECT conversation FROM threads WHERE thread_id = ?').get(threadId) as Raw | undefined;
+    const r = this.sql('SELECT conversation FROM threads WHERE thread_id = ?').get(threadId) as Raw | undefined;
     return r ? strOrNull(r.conversation) : undefined;
   }
 
   rememberThread(threadId: string, conversation: string | null, now: number): void {
-    this.db
-      .prepare('INSERT INTO threads (thread_id, conversation, seen_at) VALUES (?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET conversation = COALESCE(excluded.conversation, threads.conversation), seen_at = excluded.seen_at')
+    this
+      .sql('INSERT INTO threads (thread_id, conversation, seen_at) VALUES (?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET conversation = COALESCE(excluded.conversation, threads.conversation), seen_at = excluded.seen_at')
       .run(threadId, conversation, now);
   }
 
@@ -413,39 +428,39 @@ export class BridgeStore {
   moveConversation(from: string, to: string, toRef: ConversationRef, now: number): void {
     this.transaction(() => {
       const old = this.conversation(from);
-      this.db.prepare('DELETE FROM conversations WHERE key = ?').run(from);
-      this.db
-        .prepare('INSERT INTO conversations (key, ref, thread_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET ref = excluded.ref, thread_id = COALESCE(conversations.thread_id, excluded.thread_id), updated_at = excluded.updated_at')
+      this.sql('DELETE FROM conversations WHERE key = ?').run(from);
+      this
+        .sql('INSERT INTO conversations (key, ref, thread_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET ref = excluded.ref, thread_id = COALESCE(conversations.thread_id, excluded.thread_id), updated_at = excluded.updated_at')
         .run(to, JSON.stringify(toRef), old?.threadId ?? null, now);
-      this.db.prepare('UPDATE threads SET conversation = ? WHERE conversation = ?').run(to, from);
-      this.db.prepare('UPDATE approvals SET conversation = ? WHERE conversation = ?').run(to, from);
-      this.db.prepare("UPDATE outbox SET conversation = ?, ref = ? WHERE conversation = ? AND status IN ('pending', 'sending')").run(to, JSON.stringify(toRef), from);
-      this.db.prepare("UPDATE inbox SET conversation = ?, ref = ? WHERE conversation = ? AND status = 'pending'").run(to, JSON.stringify(toRef), from);
+      this.sql('UPDATE threads SET conversation = ? WHERE conversation = ?').run(to, from);
+      this.sql('UPDATE approvals SET conversation = ? WHERE conversation = ?').run(to, from);
+      this.sql("UPDATE outbox SET conversation = ?, ref = ? WHERE conversation = ? AND status IN ('pending', 'sending')").run(to, JSON.stringify(toRef), from);
+      this.sql("UPDATE inbox SET conversation = ?, ref = ? WHERE conversation = ? AND status = 'pending'").run(to, JSON.stringify(toRef), from);
       const oldChatId = from.split(':')[0]!;
-      this.db.prepare("UPDATE allowed SET id = ? WHERE kind = 'chat' AND id = ? AND NOT EXISTS (SELECT 1 FROM allowed WHERE kind = 'chat' AND id = ?)").run(toRef.chatId, oldChatId, toRef.chatId);
+      this.sql("UPDATE allowed SET id = ? WHERE kind = 'chat' AND id = ? AND NOT EXISTS (SELECT 1 FROM allowed WHERE kind = 'chat' AND id = ?)").run(toRef.chatId, oldChatId, toRef.chatId);
     });
   }
 
   // ---------- access
 
   allowedRole(kind: 'user' | 'chat', id: string): Role | undefined {
-    const r = this.db.prepare('SELECT role FROM allowed WHERE kind = ? AND id = ?').get(kind, id) as Raw | undefined;
+    const r = this.sql('SELECT role FROM allowed WHERE kind = ? AND id = ?').get(kind, id) as Raw | undefined;
     return r ? (str(r.role) as Role) : undefined;
   }
 
   allow(row: { kind: 'user' | 'chat'; id: string; role: Role; addedBy: string; ref?: ConversationRef; now: number }): void {
-    this.db
-      .prepare('INSERT INTO allowed (kind, id, role, added_by, added_at, ref) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET role = CASE WHEN allowed.role = \'owner\' THEN \'owner\' ELSE excluded.role END, ref = COALESCE(excluded.ref, allowed.ref)')
+    this
+      .sql('INSERT INTO allowed (kind, id, role, added_by, added_at, ref) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET role = CASE WHEN allowed.role = \'owner\' THEN \'owner\' ELSE excluded.role END, ref = COALESCE(excluded.ref, allowed.ref)')
       .run(row.kind, row.id, row.role, row.addedBy, row.now, row.ref ? JSON.stringify(row.ref) : null);
   }
 
   /** Removes a user or chat id; returns how many rows went. */
   revoke(id: string): number {
-    return this.db.prepare('DELETE FROM allowed WHERE id = ?').run(id).changes;
+    return this.sql('DELETE FROM allowed WHERE id = ?').run(id).changes;
   }
 
   listAllowed(): AllowedRow[] {
-    return (this.db.prepare('SELECT * FROM allowed ORDER BY added_at, id').all() as Raw[]).map((r) => ({
+    return (this.sql('SELECT * FROM allowed ORDER BY added_at, id').all() as Raw[]).map((r) => ({
       kind: str(r.kind) as AllowedRow['kind'],
       id: str(r.id),
       role: str(r.role) as Role,
@@ -457,7 +472,7 @@ export class BridgeStore {
 
   /** Where a user can be reached privately (remembered when they last wrote in a private chat). */
   setUserRef(userId: string, ref: ConversationRef): void {
-    this.db.prepare("UPDATE allowed SET ref = ? WHERE kind = 'user' AND id = ?").run(JSON.stringify(ref), userId);
+    this.sql("UPDATE allowed SET ref = ? WHERE kind = 'user' AND id = ?").run(JSON.stringify(ref), userId);
     this.setKv(`user_ref:${userId}`, JSON.stringify(ref));
   }
 
@@ -469,56 +484,56 @@ export class BridgeStore {
   // ---------- codes and attempts
 
   insertCode(row: Omit<CodeRow, 'usedAt'>): void {
-    this.db
-      .prepare('INSERT INTO codes (hash, purpose, created_at, expires_at, request_id, requester_id, requester_name, conversation, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO codes (hash, purpose, created_at, expires_at, request_id, requester_id, requester_name, conversation, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(row.hash, row.purpose, row.createdAt, row.expiresAt, row.requestId, row.requesterId, row.requesterName, row.conversation, row.ref ? JSON.stringify(row.ref) : null);
   }
 
   code(hash: string, purpose: CodeRow['purpose']): CodeRow | undefined {
-    const r = this.db.prepare('SELECT * FROM codes WHERE hash = ? AND purpose = ?').get(hash, purpose) as Raw | undefined;
+    const r = this.sql('SELECT * FROM codes WHERE hash = ? AND purpose = ?').get(hash, purpose) as Raw | undefined;
     return r ? codeFrom(r) : undefined;
   }
 
   requestById(requestId: string): CodeRow | undefined {
-    const r = this.db.prepare("SELECT * FROM codes WHERE request_id = ? AND purpose = 'request'").get(requestId) as Raw | undefined;
+    const r = this.sql("SELECT * FROM codes WHERE request_id = ? AND purpose = 'request'").get(requestId) as Raw | undefined;
     return r ? codeFrom(r) : undefined;
   }
 
   /** Marks a code used; false when another process or press used it first. */
   useCode(hash: string, now: number): boolean {
-    return this.db.prepare('UPDATE codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?').run(now, hash, now).changes === 1;
+    return this.sql('UPDATE codes SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?').run(now, hash, now).changes === 1;
   }
 
   latestRequest(conversation: string): CodeRow | undefined {
-    const r = this.db.prepare("SELECT * FROM codes WHERE purpose = 'request' AND conversation = ? ORDER BY created_at DESC LIMIT 1").get(conversation) as Raw | undefined;
+    const r = this.sql("SELECT * FROM codes WHERE purpose = 'request' AND conversation = ? ORDER BY created_at DESC LIMIT 1").get(conversation) as Raw | undefined;
     return r ? codeFrom(r) : undefined;
   }
 
   /** A new request replaces the older open ones of the same chat (their codes stop working). */
   expireRequests(conversation: string, now: number): void {
-    this.db.prepare("UPDATE codes SET expires_at = ? WHERE purpose = 'request' AND conversation = ? AND used_at IS NULL AND expires_at > ?").run(now, conversation, now);
+    this.sql("UPDATE codes SET expires_at = ? WHERE purpose = 'request' AND conversation = ? AND used_at IS NULL AND expires_at > ?").run(now, conversation, now);
   }
 
   openCodes(now: number): CodeRow[] {
-    return (this.db.prepare('SELECT * FROM codes WHERE used_at IS NULL AND expires_at > ? ORDER BY created_at').all(now) as Raw[]).map(codeFrom);
+    return (this.sql('SELECT * FROM codes WHERE used_at IS NULL AND expires_at > ? ORDER BY created_at').all(now) as Raw[]).map(codeFrom);
   }
 
   recordAttempt(sender: string, ok: boolean, now: number): void {
-    this.db.prepare('INSERT INTO attempts (sender, ok, at) VALUES (?, ?, ?)').run(sender, ok ? 1 : 0, now);
+    this.sql('INSERT INTO attempts (sender, ok, at) VALUES (?, ?, ?)').run(sender, ok ? 1 : 0, now);
   }
 
   wrongAttempts(since: number, sender?: string): number {
     const r = (sender === undefined
-      ? this.db.prepare('SELECT COUNT(*) AS n FROM attempts WHERE ok = 0 AND at > ?').get(since)
-      : this.db.prepare('SELECT COUNT(*) AS n FROM attempts WHERE ok = 0 AND at > ? AND sender = ?').get(since, sender)) as Raw;
+      ? this.sql('SELECT COUNT(*) AS n FROM attempts WHERE ok = 0 AND at > ?').get(since)
+      : this.sql('SELECT COUNT(*) AS n FROM attempts WHERE ok = 0 AND at > ? AND sender = ?').get(since, sender)) as Raw;
     return Number(r.n);
   }
 
   // ---------- outbox (delivery ledger)
 
   enqueue(rows: NewOutbound[], now: number, conversationOf: (ref: ConversationRef) => string): number[] {
-    const insert = this.db.prepare("INSERT INTO outbox (ord, conversation, ref, kind, body, send_key, status, created_at) VALUES ((SELECT COALESCE(MAX(ord), 0) + 1 FROM outbox), ?, ?, ?, ?, '', 'pending', ?)");
-    const key = this.db.prepare('UPDATE outbox SET send_key = ? WHERE id = ?');
+    const insert = this.sql("INSERT INTO outbox (ord, conversation, ref, kind, body, send_key, status, created_at) VALUES ((SELECT COALESCE(MAX(ord), 0) + 1 FROM outbox), ?, ?, ?, ?, '', 'pending', ?)");
+    const key = this.sql('UPDATE outbox SET send_key = ? WHERE id = ?');
     const ids: number[] = [];
     this.transaction(() => {
       for (const row of rows) {
@@ -532,94 +547,94 @@ export class BridgeStore {
 
   /** Conversations with rows to send, oldest first. */
   openOutboxConversations(): string[] {
-    return (this.db.prepare("SELECT conversation, MIN(ord) AS o FROM outbox WHERE status IN ('pending', 'sending') GROUP BY conversation ORDER BY o").all() as Raw[]).map((r) => str(r.conversation));
+    return (this.sql("SELECT conversation, MIN(ord) AS o FROM outbox WHERE status IN ('pending', 'sending') GROUP BY conversation ORDER BY o").all() as Raw[]).map((r) => str(r.conversation));
   }
 
   nextOutbound(conversation: string): OutboundRow | undefined {
-    const r = this.db.prepare("SELECT * FROM outbox WHERE status IN ('pending', 'sending') AND conversation = ? ORDER BY ord LIMIT 1").get(conversation) as Raw | undefined;
+    const r = this.sql("SELECT * FROM outbox WHERE status IN ('pending', 'sending') AND conversation = ? ORDER BY ord LIMIT 1").get(conversation) as Raw | undefined;
     return r ? outboundFrom(r) : undefined;
   }
 
   outbound(id: number): OutboundRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Raw | undefined;
+    const r = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as Raw | undefined;
     return r ? outboundFrom(r) : undefined;
   }
 
   markSending(id: number): void {
-    this.db.prepare("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?").run(id);
+    this.sql("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?").run(id);
   }
 
   markSent(id: number, messageId: string, now: number): void {
-    this.db.prepare("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ?").run(messageId, now, id);
+    this.sql("UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, error = NULL WHERE id = ?").run(messageId, now, id);
   }
 
   /** Erases every field of a secret row that can hold a code (the text, an owner prompt's summary). */
   scrubSecret(id: number): void {
-    this.db.prepare(`UPDATE outbox SET body = ${SCRUBBED_BODY} WHERE id = ? AND json_extract(body, '$.secret') = 1`).run(id);
+    this.sql(`UPDATE outbox SET body = ${SCRUBBED_BODY} WHERE id = ? AND json_extract(body, '$.secret') = 1`).run(id);
   }
 
   noteSendError(id: number, error: string): void {
-    this.db.prepare('UPDATE outbox SET error = ? WHERE id = ?').run(error, id);
+    this.sql('UPDATE outbox SET error = ? WHERE id = ?').run(error, id);
   }
 
   /** A chat that is gone takes its pending rows with it (codes in them erased); returns how many were dropped. */
   dropConversation(conversation: string, reason: string): number {
-    return this.db
-      .prepare(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE conversation = ? AND status IN ('pending', 'sending')`)
+    return this
+      .sql(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE conversation = ? AND status IN ('pending', 'sending')`)
       .run(reason, conversation).changes;
   }
 
   /** The platform refused this one row: it alone is dropped (a code in it erased). */
   dropOutbound(id: number, reason: string): void {
-    this.db.prepare(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE id = ?`).run(reason, id);
+    this.sql(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE id = ?`).run(reason, id);
   }
 
   /** Replaces one text row by several smaller ones in its place, keeping the order. */
   splitOutbound(row: OutboundRow, texts: string[]): void {
     const [first, ...rest] = texts;
     if (first === undefined) return;
-    const next = this.db.prepare("SELECT MIN(ord) AS o FROM outbox WHERE ord > ?").get(row.ord) as Raw;
+    const next = this.sql("SELECT MIN(ord) AS o FROM outbox WHERE ord > ?").get(row.ord) as Raw;
     const ceiling = next.o === null ? row.ord + 1 : Number(next.o);
     const step = (ceiling - row.ord) / (rest.length + 1);
     this.transaction(() => {
-      this.db.prepare("UPDATE outbox SET body = ?, status = 'pending' WHERE id = ?").run(JSON.stringify({ ...row.body, text: first }), row.id);
-      const insert = this.db.prepare("INSERT INTO outbox (ord, conversation, ref, kind, body, send_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
+      this.sql("UPDATE outbox SET body = ?, status = 'pending' WHERE id = ?").run(JSON.stringify({ ...row.body, text: first }), row.id);
+      const insert = this.sql("INSERT INTO outbox (ord, conversation, ref, kind, body, send_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
       rest.forEach((text, i) => insert.run(row.ord + step * (i + 1), row.conversation, JSON.stringify(row.ref), row.kind, JSON.stringify({ ...row.body, text }), `${row.sendKey}.${i + 1}`, row.createdAt));
     });
   }
 
   outboxDepth(): number {
-    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'sending')").get() as Raw).n);
+    return Number((this.sql("SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'sending')").get() as Raw).n);
   }
 
   sentMessageId(id: number): string | undefined {
-    const r = this.db.prepare('SELECT message_id FROM outbox WHERE id = ?').get(id) as Raw | undefined;
+    const r = this.sql('SELECT message_id FROM outbox WHERE id = ?').get(id) as Raw | undefined;
     return r && r.message_id !== null ? str(r.message_id) : undefined;
   }
 
   // ---------- approvals
 
   recordApproval(a: { approvalId: string; conversation: string; threadId: string; turnId?: string; tool: string; summary: string; now: number }): void {
-    this.db
-      .prepare("INSERT INTO approvals (approval_id, conversation, thread_id, turn_id, tool, summary, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(approval_id) DO NOTHING")
+    this
+      .sql("INSERT INTO approvals (approval_id, conversation, thread_id, turn_id, tool, summary, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(approval_id) DO NOTHING")
       .run(a.approvalId, a.conversation, a.threadId, a.turnId ?? null, a.tool, a.summary, a.now);
   }
 
   approval(approvalId: string): ApprovalRow | undefined {
-    const r = this.db.prepare('SELECT * FROM approvals WHERE approval_id = ?').get(approvalId) as Raw | undefined;
+    const r = this.sql('SELECT * FROM approvals WHERE approval_id = ?').get(approvalId) as Raw | undefined;
     return r ? approvalFrom(r) : undefined;
   }
 
   latestPendingApproval(conversation: string): ApprovalRow | undefined {
-    const r = this.db.prepare("SELECT * FROM approvals WHERE conversation = ? AND status = 'pending' ORDER BY created_at DESC, rowid DESC LIMIT 1").get(conversation) as Raw | undefined;
+    const r = this.sql("SELECT * FROM approvals WHERE conversation = ? AND status = 'pending' ORDER BY created_at DESC, rowid DESC LIMIT 1").get(conversation) as Raw | undefined;
     return r ? approvalFrom(r) : undefined;
   }
 
   decideApprovalRow(approvalId: string, decision: string): boolean {
-    return this.db.prepare("UPDATE approvals SET status = 'decided', decision = ? WHERE approval_id = ? AND status = 'pending'").run(decision, approvalId).changes === 1;
+    return this.sql("UPDATE approvals SET status = 'decided', decision = ? WHERE approval_id = ? AND status = 'pending'").run(decision, approvalId).changes === 1;
   }
 
   setApprovalPrompt(approvalId: string, messageId: string): void {
-    this.db.prepare('UPDATE approvals SET prompt_message_id = ? WHERE approval_id = ?').run(messageId, approvalId);
+    this.sql('UPDATE approvals SET prompt_message_id = ? WHERE approval_id = ?').run(messageId, approvalId);
   }
 }

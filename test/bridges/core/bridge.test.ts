@@ -1,5 +1,4 @@
 // The bridge core end to end: a real runtime (fake model) and a recording adapter playing the platform.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../../bridges/core/adapter.js';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
@@ -13,29 +12,12 @@ import { createLogger } from '../../../lib/log.js';
 import { runCli } from '../../support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
+import { freePort, waitUntil } from '../../support/wait.js';
 
 const FAST: Partial<BridgeTiming> = { queuedNoticeMs: 300, runtimeRetryMaxMs: 150, outboxPollMs: 100, sendRetryMaxMs: 300 };
 const OWNER = '1001';
 
-/** Resolves once `check` holds, looking every 20 ms (for state with no event to await, like health). */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Harness {
   rt: TestRuntime;
@@ -360,7 +342,7 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.say({ user: OWNER }, '!slow 300 a b c d e f g h i j');
     await h.adapter.waitFor(() => h.adapter.typings.length >= 2 || undefined, 10_000, 'typing');
     await h.rt.stopRuntime();
-    await until(() => h.bridge.health().runtime === 'disconnected');
+    await waitUntil(() => h.bridge.health().runtime === 'disconnected');
     expect(h.bridge.health().lastError).toBeDefined();
     const shown = h.adapter.typings.length;
     // Ten typing intervals: before, typing went on every interval until the runtime came back.
@@ -368,7 +350,7 @@ describe('bridge core against the real runtime', () => {
     expect(h.adapter.typings.length).toBe(shown);
     await h.rt.restart();
     await h.adapter.waitForText(OWNER, 'restarted before finishing');
-    await until(() => h.bridge.health().runtime === 'connected');
+    await waitUntil(() => h.bridge.health().runtime === 'connected');
     expect(h.bridge.health().lastError).toBeUndefined();
   });
 

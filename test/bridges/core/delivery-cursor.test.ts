@@ -1,5 +1,4 @@
 // The event cursor: events that yield nothing move it without a commit of their own, yet it is on disk once the bridge stops, and a restart sends nothing twice.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBridge } from '../../../bridges/core/bridge.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
@@ -7,6 +6,7 @@ import { loadBridgeConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
+import { freePort, waitUntil } from '../../support/wait.js';
 
 const OWNER = '1001';
 const cleanups: Array<() => Promise<void>> = [];
@@ -14,16 +14,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function startBridge(rt: TestRuntime, adapter: RecordingAdapter) {
   const config = loadBridgeConfig({ TETHER_STATE_DIR: rt.stateDir, TETHER_RUNTIME_URL: rt.url, TETHER_PROGRESS: 'off' });
@@ -39,14 +29,6 @@ async function startBridge(rt: TestRuntime, adapter: RecordingAdapter) {
   return { stop, health: () => bridge.health() };
 }
 
-/** Resolves once `check` holds, looking every 20 ms (health has no event to await). */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function storedCursor(rt: TestRuntime): number {
   const store = BridgeStore.open(rt.stateDir, 'telegram');
@@ -68,7 +50,7 @@ describe('delivery: event cursor', () => {
     // A thread that is not the bridge's: its events yield nothing, so only the deferred cursor moves.
     const other = (await rt.api('POST', '/v1/threads', { title: 'not a chat' })).body as { id: string };
     const newest = ((await rt.api('GET', `/v1/threads/${other.id}`)).body as { last_seq: number }).last_seq;
-    await until(() => Number(first.health().eventCursor ?? 0) >= newest);
+    await waitUntil(() => Number(first.health().eventCursor ?? 0) >= newest);
     await first.stop();
     expect(storedCursor(rt)).toBe(newest);
 

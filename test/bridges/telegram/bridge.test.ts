@@ -1,5 +1,4 @@
 // The Telegram bridge end to end in one process: fake Bot API ↔ grammY adapter ↔ core ↔ real runtime (fake model).
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
 import type { BridgeTiming } from '../../../bridges/core/context.js';
@@ -9,6 +8,7 @@ import { loadTelegramConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
 import { GENERAL_TOPIC_ID, TELEGRAM_ERRORS, startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-bot-api.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
+import { freePort } from '../../support/wait.js';
 
 const FAST: Partial<BridgeTiming> = { queuedNoticeMs: 60_000, runtimeRetryMaxMs: 150, outboxPollMs: 100, sendRetryMaxMs: 300 };
 const alice = { id: 1001, first_name: 'Alice' };
@@ -16,16 +16,6 @@ const bob = { id: 1002, first_name: 'Bob' };
 const FORUM = -1001234567890;
 const GROUP = -4242;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 interface Stack {
   rt: TestRuntime;

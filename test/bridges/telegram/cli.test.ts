@@ -1,7 +1,6 @@
 // `tether telegram` as a process: bad tokens in one line, pairing from a phone, kill -9 mid-turn, clean SIGTERM.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,21 +8,12 @@ import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
 import { startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-bot-api.js';
 import { repoRoot, runCli, spawnCli, waitForLine } from '../../support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
+import { freePort } from '../../support/wait.js';
 
 const alice = { id: 1001, first_name: 'Alice' };
 const bob = { id: 1002, first_name: 'Bob' };
 const carol = { id: 1003, first_name: 'Carol' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -8,6 +8,7 @@ import { startFakeModel } from '../../fakes/model-server.js';
 import { spawnCli, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
+import { waitUntil } from '../../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -25,13 +26,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startRuntimeProcess(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawnCli(['runtime'], { env, cwd });
@@ -66,7 +60,7 @@ describe('tool processes across a runtime crash', () => {
     const command = 'sleep 300 & echo $! > sleeper.pid; wait';
     const turn = (await apiRequest(first.url, token, 'POST', `/v1/threads/${thread.id}/turns`, { input: `!tool shell ${JSON.stringify({ command })}` })).body;
     const pidFile = join(ws, 'sleeper.pid');
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the shell to start its sleeper');
+    await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the shell to start its sleeper');
     const sleeper = Number(readFileSync(pidFile, 'utf8').trim());
     cleanups.push(() => {
       if (alive(sleeper)) process.kill(sleeper, 'SIGKILL');
@@ -77,7 +71,7 @@ describe('tool processes across a runtime crash', () => {
     expect(alive(sleeper)).toBe(true); // the crash alone leaves it running
 
     const second = await startRuntimeProcess(env, root);
-    await until(() => !alive(sleeper), 'the orphaned sleeper to be killed', 20_000);
+    await waitUntil(() => !alive(sleeper), 'the orphaned sleeper to be killed', 20_000);
     const stream = await openEventStream(`${second.url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
     cleanups.push(() => stream.close());
     const interrupted = await stream.waitFor((e) => e.event === 'turn.interrupted');

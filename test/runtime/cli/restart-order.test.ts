@@ -1,7 +1,6 @@
 // kill -9 with a running and a queued turn, then a turn posted the moment the new runtime answers: FIFO holds across the restart.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { startFakeModel } from '../../fakes/model-server.js';
 import { spawnCli, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
+import { freePort } from '../../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -16,14 +16,6 @@ afterEach(async () => {
 });
 
 /** A port that was free a moment ago: the test must know it before the runtime says it listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 function startRuntimeProcess(env: Record<string, string>, cwd: string): ChildProcess {
   const child = spawnCli(['runtime'], { env, cwd });
   cleanups.push(() => {

@@ -4,6 +4,7 @@ import { storageUnavailable, type RuntimeStore } from '../../../runtime/store/st
 import type { RuntimeEvent } from '../../../runtime/store/types.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import type { SseStream } from '../../support/sse.js';
+import { waitUntil } from '../../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -33,13 +34,6 @@ async function metric(rt: TestRuntime, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)![1]);
 }
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const endsOf = (s: SseStream, turnId: string) => s.events.filter((e) => e.data.turn_id === turnId && ['turn.completed', 'turn.failed', 'turn.cancelled', 'turn.interrupted'].includes(e.event!));
 const seqOf = (s: SseStream, type: string, turnId: string) => Number(s.events.find((e) => e.event === type && e.data.turn_id === turnId)?.id);
@@ -55,7 +49,7 @@ describe('storage that refuses writes', () => {
     cleanups.push(() => events.close());
     const first = await rt.api('POST', `/v1/threads/${thread.id}/turns`, { input: 'first' });
     expect(first.status).toBe(202);
-    await until(async () => (await metric(rt, 'tether_storage_write_failures_total')) >= 1, 'the start write was refused');
+    await waitUntil(async () => (await metric(rt, 'tether_storage_write_failures_total')) >= 1, 'the start write was refused');
     expect((await rt.api('GET', `/v1/threads/${thread.id}/turns/${first.body.id}`)).body.status).toBe('queued');
     expect(await metric(rt, 'tether_queue_depth')).toBe(1);
     expect(await metric(rt, 'tether_storage_blocked')).toBe(1);
@@ -90,7 +84,7 @@ describe('storage that refuses writes', () => {
     slowTurn = slow.id;
     const next = (await rt.api('POST', `/v1/threads/${thread.id}/turns`, { input: 'next' })).body;
     await events.waitFor((e) => e.event === 'message.delta' && e.data.turn_id === slow.id);
-    await until(async () => (await metric(rt, 'tether_storage_write_failures_total')) >= 1, 'the end write was refused');
+    await waitUntil(async () => (await metric(rt, 'tether_storage_write_failures_total')) >= 1, 'the end write was refused');
     expect((await rt.api('GET', `/v1/threads/${thread.id}/turns/${next.id}`)).body.status).toBe('queued');
 
     refuse(false);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeModel } from '../../fakes/model-server.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import type { SseEvent } from '../../support/sse.js';
+import { waitUntil } from '../../support/wait.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -28,13 +29,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('queue', () => {
   it('runs the turns of one thread one at a time, in the order posted', async () => {
@@ -122,13 +116,13 @@ describe('cancel', () => {
     const pidFile = join(rt.workspace, 'sleep.pid');
     const posted = await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: `!tool shell ${JSON.stringify({ command: 'sleep 30 & echo $! > sleep.pid; wait' })}` });
     await stream.waitFor((e) => e.event === 'tool.started');
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the shell wrote its pid');
+    await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the shell wrote its pid');
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     expect(processAlive(pid)).toBe(true);
     const res = await rt.api('POST', `/v1/threads/${t.id}/turns/${posted.body.id}/cancel`);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('cancelled');
-    await until(() => !processAlive(pid), 'the sleep process is gone', 5000);
+    await waitUntil(() => !processAlive(pid), 'the sleep process is gone', 5000);
     const ends = stream.events.filter((e) => e.data.turn_id === posted.body.id && /^turn\.(completed|failed|cancelled|interrupted)$/.test(e.event ?? ''));
     expect(ends.map((e) => e.event)).toEqual(['turn.cancelled']);
     stream.close();

@@ -119,3 +119,22 @@ export function waitForLine(child: ChildProcess, match: RegExp | ((line: string)
     check();
   });
 }
+
+/**
+ * Spawns `tether runtime` and hands `onCleanup` a SIGKILL for it (a no-op once it has exited),
+ * for tests that crash and restart the runtime as a real process.
+ */
+export function spawnRuntime(env: Record<string, string>, cwd: string, onCleanup: (fn: () => void) => void): ChildProcess {
+  const child = spawnCli(['runtime'], { env, cwd });
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/** spawnRuntime, resolved with its url once it logged that it listens. */
+export async function startRuntimeProcess(env: Record<string, string>, cwd: string, onCleanup: (fn: () => void) => void): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnRuntime(env, cwd, onCleanup);
+  const line = await waitForLine(child, /"msg":"runtime listening"/);
+  return { child, url: (JSON.parse(line) as { url: string }).url };
+}

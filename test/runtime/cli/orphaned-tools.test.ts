@@ -1,11 +1,10 @@
 // kill -9 of the runtime in the middle of a shell tool: the next start kills what the dead one left running.
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeModel } from '../../fakes/model-server.js';
-import { spawnCli, waitForLine } from '../../support/cli.js';
+import { startRuntimeProcess } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
 import { waitUntil } from '../../support/wait.js';
@@ -27,15 +26,6 @@ function alive(pid: number): boolean {
 }
 
 
-async function startRuntimeProcess(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnCli(['runtime'], { env, cwd });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const line = await waitForLine(child, /"msg":"runtime listening"/);
-  return { child, url: (JSON.parse(line) as { url: string }).url };
-}
-
 describe('tool processes across a runtime crash', () => {
   it('a shell command left running by a killed runtime is killed at the next start, and its turn is interrupted', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tether-orphan-'));
@@ -54,7 +44,7 @@ describe('tool processes across a runtime crash', () => {
       TETHER_BASE_URL: model.url,
       TETHER_APPROVAL: 'auto',
     };
-    const first = await startRuntimeProcess(env, root);
+    const first = await startRuntimeProcess(env, root, (fn) => cleanups.push(fn));
     const token = readFileSync(join(root, 'state', 'runtime.token'), 'utf8').trim();
     const thread = (await apiRequest(first.url, token, 'POST', '/v1/threads', {})).body;
     const command = 'sleep 300 & echo $! > sleeper.pid; wait';
@@ -70,7 +60,7 @@ describe('tool processes across a runtime crash', () => {
     await new Promise((r) => first.child.once('exit', r));
     expect(alive(sleeper)).toBe(true); // the crash alone leaves it running
 
-    const second = await startRuntimeProcess(env, root);
+    const second = await startRuntimeProcess(env, root, (fn) => cleanups.push(fn));
     await waitUntil(() => !alive(sleeper), 'the orphaned sleeper to be killed', 20_000);
     const stream = await openEventStream(`${second.url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
     cleanups.push(() => stream.close());

@@ -1,11 +1,10 @@
 // kill -9 with a running and a queued turn, then a turn posted the moment the new runtime answers: FIFO holds across the restart.
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeModel } from '../../fakes/model-server.js';
-import { spawnCli, waitForLine } from '../../support/cli.js';
+import { spawnRuntime, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
 import { freePort } from '../../support/wait.js';
@@ -14,15 +13,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-/** A port that was free a moment ago: the test must know it before the runtime says it listens. */
-function startRuntimeProcess(env: Record<string, string>, cwd: string): ChildProcess {
-  const child = spawnCli(['runtime'], { env, cwd });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
 
 describe('restart after kill -9', () => {
   it('a turn posted as soon as /health answers runs after the interrupted and the queued turn of its thread', async () => {
@@ -44,7 +34,7 @@ describe('restart after kill -9', () => {
       TETHER_APPROVAL: 'auto',
     };
     const url = `http://127.0.0.1:${port}`;
-    const first = startRuntimeProcess(env, root);
+    const first = spawnRuntime(env, root, (fn) => cleanups.push(fn));
     await waitForLine(first, /"msg":"runtime listening"/);
     const token = readFileSync(join(root, 'state', 'runtime.token'), 'utf8').trim();
     const thread = (await apiRequest(url, token, 'POST', '/v1/threads', {})).body;
@@ -60,7 +50,7 @@ describe('restart after kill -9', () => {
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
 
-    const second = startRuntimeProcess(env, root);
+    const second = spawnRuntime(env, root, (fn) => cleanups.push(fn));
     let health: Response | undefined;
     for (let i = 0; i < 400 && !health?.ok; i++) {
       health = await fetch(`${url}/health`).catch(() => undefined);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeModel, type FakeModel } from '../../fakes/model-server.js';
 import { startFakeTelegram } from '../../fakes/telegram-bot-api.js';
-import { runCli, spawnCli, waitForLine } from '../../support/cli.js';
+import { runCli, spawnCli, startRuntimeProcess, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
 
@@ -38,16 +38,6 @@ function baseEnv(root: string, model?: FakeModel): Record<string, string> {
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((r) => child.once('exit', (code) => r(code)));
-}
-
-/** Starts `tether runtime` and resolves with its url once it logged that it listens. */
-async function startRuntimeProcess(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnCli(['runtime'], { env, cwd });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const line = await waitForLine(child, /"msg":"runtime listening"/);
-  return { child, url: (JSON.parse(line) as { url: string }).url };
 }
 
 describe('tether runtime', () => {
@@ -118,7 +108,7 @@ describe('tether runtime', () => {
     const model = await startFakeModel();
     cleanups.push(() => model.close());
     const env = { ...baseEnv(root, model), TETHER_WORKERS: '1' };
-    const first = await startRuntimeProcess(env, root);
+    const first = await startRuntimeProcess(env, root, (fn) => cleanups.push(fn));
     const token = readFileSync(join(root, 'state', 'runtime.token'), 'utf8').trim();
     const api = (url: string, method: string, path: string, body?: unknown) => apiRequest(url, token, method, path, body);
     const a = (await api(first.url, 'POST', '/v1/threads', {})).body;
@@ -132,7 +122,7 @@ describe('tether runtime', () => {
     first.child.kill('SIGKILL');
     await exited(first.child);
 
-    const second = await startRuntimeProcess(env, root);
+    const second = await startRuntimeProcess(env, root, (fn) => cleanups.push(fn));
     const stream = await openEventStream(`${second.url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
     cleanups.push(() => stream.close());
     const interrupted = await stream.waitFor((e) => e.event === 'turn.interrupted');

@@ -1,6 +1,6 @@
 // Figures: spawn to first 200 from /health, and the runtime's resident memory idle and after load.
 import { spread, runBenchmark, type Figure } from './support/figures.js';
-import { clientOf, createThreads, currentSeq, TurnEndWatcher } from './support/load.js';
+import { watchedThreads, withRuntime } from './support/load.js';
 import { startInstantModel, startRuntime } from './support/processes.js';
 
 const STARTS = 7;
@@ -12,14 +12,10 @@ const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
 const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 async function measureMemory(modelUrl: string, rounds: number, env: Record<string, string> = {}): Promise<{ idle: number; afterRound: number[] }> {
-  const rt = await startRuntime({ modelUrl, env });
-  const client = clientOf(rt);
-  try {
+  return withRuntime({ modelUrl, env }, async (rt, client) => {
     await settle();
     const idle = rt.rssMb();
-    const threads = await createThreads(client, 50);
-    const watcher = new TurnEndWatcher(client, await currentSeq(client, threads));
-    await watcher.ready;
+    const { threads, watcher } = await watchedThreads(client, 50);
     const afterRound: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const ends: Promise<unknown>[] = [];
@@ -30,10 +26,7 @@ async function measureMemory(modelUrl: string, rounds: number, env: Record<strin
     }
     watcher.stop();
     return { idle, afterRound };
-  } finally {
-    await client.close();
-    await rt.stop();
-  }
+  });
 }
 
 runBenchmark('startup-memory', async () => {

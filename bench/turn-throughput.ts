@@ -1,18 +1,14 @@
 // Figure: turns per second with 50 threads posting at once, until every turn.completed is seen on /v1/events.
 import { runBenchmark, type Figure } from './support/figures.js';
-import { clientOf, createThreads, currentSeq, TurnEndWatcher } from './support/load.js';
-import { startInstantModel, startRuntime } from './support/processes.js';
+import { watchedThreads, withRuntime } from './support/load.js';
+import { startInstantModel } from './support/processes.js';
 
 const THREADS = 50;
 const TURNS_PER_THREAD = 60;
 
 async function measure(modelUrl: string, workers: number | undefined): Promise<{ perSecond: number; turns: number; seconds: number; failed: number }> {
-  const rt = await startRuntime({ modelUrl, env: workers === undefined ? {} : { TETHER_WORKERS: String(workers) } });
-  const client = clientOf(rt);
-  try {
-    const threads = await createThreads(client, THREADS);
-    const watcher = new TurnEndWatcher(client, await currentSeq(client, threads));
-    await watcher.ready;
+  return withRuntime({ modelUrl, env: workers === undefined ? {} : { TETHER_WORKERS: String(workers) } }, async (_rt, client) => {
+    const { threads, watcher } = await watchedThreads(client, THREADS);
     // A short warm-up so JIT and connection set-up are not in the figure.
     await Promise.all(threads.slice(0, 10).map(async (t) => watcher.waitFor((await client.postTurn(t, 'warm-up')).id)));
 
@@ -29,10 +25,7 @@ async function measure(modelUrl: string, workers: number | undefined): Promise<{
     watcher.stop();
     const seconds = (last - started) / 1000;
     return { perSecond: results.length / seconds, turns: results.length, seconds, failed: results.filter((r) => r.type !== 'turn.completed').length };
-  } finally {
-    await client.close();
-    await rt.stop();
-  }
+  });
 }
 
 runBenchmark('turn-throughput', async () => {

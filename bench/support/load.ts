@@ -1,6 +1,6 @@
 // Driving the runtime under test: a client, and a watcher that notes when each turn's end is seen on /v1/events.
 import { createRuntimeClient, type RuntimeClient, type RuntimeEvent } from '../../lib/runtime-client.js';
-import type { RuntimeUnderTest } from './processes.js';
+import { startRuntime, type RuntimeOptions, type RuntimeUnderTest } from './processes.js';
 
 export function clientOf(rt: RuntimeUnderTest): RuntimeClient {
   return createRuntimeClient({ url: rt.url, token: rt.token, timeoutMs: 60_000 });
@@ -79,4 +79,24 @@ export async function currentSeq(client: RuntimeClient, threadIds: readonly stri
   let max = 0;
   for (const id of threadIds) max = Math.max(max, (await client.getThread(id)).last_seq);
   return max;
+}
+
+/** Starts the runtime under test with a client, runs `body`, and stops both whatever happens. */
+export async function withRuntime<T>(options: RuntimeOptions, body: (rt: RuntimeUnderTest, client: RuntimeClient) => Promise<T>): Promise<T> {
+  const rt = await startRuntime(options);
+  const client = clientOf(rt);
+  try {
+    return await body(rt, client);
+  } finally {
+    await client.close();
+    await rt.stop();
+  }
+}
+
+/** Creates `count` threads and a watcher of their turn ends, open before anything is posted. */
+export async function watchedThreads(client: RuntimeClient, count: number): Promise<{ threads: string[]; watcher: TurnEndWatcher }> {
+  const threads = await createThreads(client, count);
+  const watcher = new TurnEndWatcher(client, await currentSeq(client, threads));
+  await watcher.ready;
+  return { threads, watcher };
 }

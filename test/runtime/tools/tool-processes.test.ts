@@ -115,6 +115,8 @@ describe('reapOrphanedToolProcesses', () => {
     const leader = readPid('leader.pid');
     const grandchild = readPid('grandchild.pid');
     strays.push(leader);
+    // The shell can write its pid files before the fake runtime's rename of the record lands; a SIGKILL in that window leaves no record to reap.
+    await waitUntil(() => records().includes(`${leader}.json`), 'the fake runtime recorded the group');
     fakeRuntime.kill('SIGKILL');
     await once(fakeRuntime, 'exit');
     // Without the reaper this is where they would stay forever.

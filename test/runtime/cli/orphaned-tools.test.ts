@@ -1,5 +1,5 @@
 // kill -9 of the runtime in the middle of a shell tool: the next start kills what the dead one left running.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,6 +56,9 @@ describe('tool processes across a runtime crash', () => {
       if (alive(sleeper)) process.kill(sleeper, 'SIGKILL');
     });
 
+    // The shell can write its pid file before the runtime's rename of the group's record lands; a SIGKILL in that window leaves nothing to reap.
+    const records = join(root, 'state', 'tool-processes');
+    await waitUntil(() => existsSync(records) && readdirSync(records).some((f) => /^\d+\.json$/.test(f)), 'the runtime to record the shell group');
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     expect(alive(sleeper)).toBe(true); // the crash alone leaves it running

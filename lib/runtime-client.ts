@@ -1,6 +1,6 @@
 // The HTTP + SSE client of the runtime API (v1), shared by the bridges and `tether chat`.
-import { Agent, request, type Dispatcher } from 'undici';
 import { TetherError } from './errors.js';
+import { createHttpAgents, HttpTimeoutError, sendHttpRequest, type HttpAgents, type HttpRequestOptions } from './http.js';
 import { readRuntimeToken } from './token.js';
 
 // ---------- wire shapes (CONTRACT.md "Runtime HTTP API"), shared with the runtime
@@ -127,32 +127,42 @@ function bearerSource(base: string, token: string | (() => string)): BearerSourc
   };
 }
 
+/** Idle keep-alive connections are closed after this (sooner if the runtime's Keep-Alive hint says so). */
+const KEEP_ALIVE_IDLE_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+/** The event stream's timeouts. The runtime sends a comment at least every 15 s; silence for much longer means a dead socket. */
+const EVENTS_TIMEOUTS = { connectTimeoutMs: CONNECT_TIMEOUT_MS, headersTimeoutMs: 15_000, bodyIdleTimeoutMs: 45_000 } satisfies Partial<HttpRequestOptions>;
+
 export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClient {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const dispatcher = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 5_000 } });
+  const agents = createHttpAgents({ idleMs: KEEP_ALIVE_IDLE_MS });
   const bearer = bearerSource(base, options.token);
 
-  async function call<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, retried = false): Promise<T> {
+  async function call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, retried = false): Promise<T> {
     // /health needs no token, so it answers even before the runtime's token file can be read.
     const auth = path === '/health' ? {} : bearer.header();
-    let res: Dispatcher.ResponseData;
+    let status: number;
+    let text: string;
     try {
-      res = await request(base + path, {
+      const res = await sendHttpRequest(base + path, {
         method,
-        dispatcher,
+        agents,
         headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extraHeaders },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        headersTimeoutMs: timeoutMs,
+        bodyIdleTimeoutMs: timeoutMs,
       });
+      status = res.status;
+      // A body cut off or gone silent is the runtime being unreachable too, whatever the status said.
+      text = await res.text();
     } catch (err) {
       throw new RuntimeUnavailableError(base, connectionCause(err));
     }
-    const text = await res.body.text().catch(() => '');
-    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
-    if (res.statusCode === 401 && !retried && bearer.refresh()) return call(method, path, body, extraHeaders, true);
-    throw toApiError(res.statusCode, text);
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    if (status === 401 && !retried && bearer.refresh()) return call(method, path, body, extraHeaders, true);
+    throw toApiError(status, text);
   }
 
   const enc = encodeURIComponent;
@@ -180,14 +190,16 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
       const qs = q.toString();
       return (await call<{ approvals: Approval[] }>('GET', `/v1/approvals${qs ? `?${qs}` : ''}`)).approvals;
     },
-    followEvents: (o) => followEventStream(base, bearer, dispatcher, o),
-    close: () => dispatcher.close(),
+    followEvents: (o) => followEventStream(base, bearer, agents, o),
+    close: async () => agents.destroy(),
   };
 }
 
+/** The socket error's code (ECONNREFUSED, ECONNRESET…), or which wait timed out. */
 function connectionCause(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
-  return e.code ?? e.cause?.code ?? e.message ?? String(err);
+  if (err instanceof HttpTimeoutError) return `${err.code}: ${err.message}`;
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' ? e.code : typeof e.message === 'string' ? e.message : String(err);
 }
 
 function toApiError(status: number, text: string): RuntimeApiError {
@@ -268,7 +280,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function followEventStream(base: string, bearer: BearerSource, dispatcher: Dispatcher, o: FollowEventsOptions): Promise<void> {
+async function followEventStream(base: string, bearer: BearerSource, agents: HttpAgents, o: FollowEventsOptions): Promise<void> {
   let last = o.after;
   let failures = 0;
   const maxBackoff = o.maxBackoffMs ?? 10_000;
@@ -276,27 +288,25 @@ async function followEventStream(base: string, bearer: BearerSource, dispatcher:
   while (!o.signal.aborted) {
     let connected = false;
     try {
-      const res = await request(`${base}${path}?after=${last}`, {
+      const res = await sendHttpRequest(`${base}${path}?after=${last}`, {
         method: 'GET',
-        dispatcher,
+        agents,
         signal: o.signal,
         headers: { ...bearer.header(), accept: 'text/event-stream', 'last-event-id': String(last) },
-        headersTimeout: 15_000,
-        // The runtime sends a comment at least every 15 s; silence for much longer means a dead socket.
-        bodyTimeout: 45_000,
+        ...EVENTS_TIMEOUTS,
       });
-      if (res.statusCode !== 200) {
-        const text = await res.body.text().catch(() => '');
-        if (res.statusCode === 401) bearer.refresh();
-        throw toApiError(res.statusCode, text);
+      if (res.status !== 200) {
+        const text = await res.text().catch(() => '');
+        if (res.status === 401) bearer.refresh();
+        throw toApiError(res.status, text);
       }
       connected = true;
       failures = 0;
       o.onState?.('connected');
       const parser = createSseParser();
       const decoder = new TextDecoder();
-      for await (const chunk of res.body) {
-        for (const msg of parser.push(decoder.decode(chunk as Buffer, { stream: true }))) {
+      for await (const chunk of res.chunks()) {
+        for (const msg of parser.push(decoder.decode(chunk, { stream: true }))) {
           let event: RuntimeEvent;
           try {
             event = JSON.parse(msg.data) as RuntimeEvent;

@@ -41,12 +41,70 @@ describe('createRuntimeClient', () => {
     await c.close();
   });
 
-  it('says the runtime is unavailable when nothing listens', async () => {
+  it('says the runtime is unavailable when nothing listens, naming the socket error', async () => {
     const url = await listen(() => {});
     await new Promise((r) => servers.pop()!.close(r));
     const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
-    await expect(c.health()).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    const err = await c.health().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeUnavailableError);
+    expect((err as Error).message).toContain('(ECONNREFUSED)');
     await c.close();
+  });
+
+  it('gives up on a runtime that accepts and never answers after timeoutMs', async () => {
+    const url = await listen(() => {});
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20), timeoutMs: 100 });
+    const err = await c.listThreads().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeUnavailableError);
+    expect((err as Error).message).toContain('(ETIMEDOUT: no response within 100 ms)');
+    await c.close();
+  });
+
+  it('counts a body cut off mid-way as the runtime being unavailable, not as an answer', async () => {
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"threads":');
+      setImmediate(() => res.destroy());
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    await expect(c.listThreads()).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    await c.close();
+  });
+
+  it('an abort ends the event stream at once and closes its connection', async () => {
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((r) => (closed = r));
+    const url = await listen((req, res) => {
+      req.socket.once('close', () => closed());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(ev(1));
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    const ac = new AbortController();
+    const states: string[] = [];
+    let first!: () => void;
+    const gotFirst = new Promise<void>((r) => (first = r));
+    const following = c.followEvents({ after: 0, signal: ac.signal, onState: (s) => states.push(s), onEvent: () => first() });
+    await gotFirst;
+    ac.abort();
+    await following;
+    await connectionClosed;
+    // Stopping is not a lost connection.
+    expect(states).toEqual(['connected']);
+    await c.close();
+  });
+
+  it('close() ends the connections it kept alive', async () => {
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((r) => (closed = r));
+    const url = await listen((req, res) => {
+      req.socket.once('close', () => closed());
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","version":"t"}');
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    await c.health();
+    await c.close();
+    await connectionClosed;
   });
 
   it('sends the bearer token and the Idempotency-Key', async () => {

@@ -50,16 +50,21 @@ export function classifyTelegramFailure(err: unknown, to: ConversationRef): Deli
   return { kind: 'rejected', reason: err.description || `error ${err.error_code}` };
 }
 
-/** `sendMessage: 400 Bad Request: chat not found` or `getUpdates: network error (ECONNREFUSED)`; never the URL. */
+/**
+ * `sendMessage: 400 Bad Request: chat not found`, `getUpdates: network error (ECONNREFUSED)`,
+ * `getUpdates: timed out` or `getMe: HTTP 502, not JSON`; never the URL, which carries the token.
+ */
 export function describeTelegramError(err: unknown, method?: string): string {
   if (err instanceof GrammyError) return `${err.method}: ${err.error_code} ${err.description}`;
   if (err instanceof HttpError) {
-    // undici's fetch fails with TypeError('fetch failed') and the socket's error as its cause.
-    const inner = err.error as { code?: unknown; name?: unknown; type?: unknown; cause?: { code?: unknown } } | undefined;
-    const why = [inner?.code, inner?.cause?.code, inner?.type, inner?.name].find((v) => typeof v === 'string' && v !== 'Error' && v !== 'FetchError' && v !== 'TypeError');
-    const timedOut = /timed out/i.test(err.message);
+    // grammY's message names the method; its cause is our fetch's error (a socket error with its
+    // code, HttpTimeoutError, an AbortError, BotApiAnswerError) or grammY's own timeout.
     const name = /'([A-Za-z]+)'/.exec(err.message)?.[1] ?? method ?? 'request';
-    return `${name}: ${timedOut ? 'timed out' : `network error${why ? ` (${String(why)})` : ''}`}`;
+    const inner = err.error as { code?: unknown; name?: unknown; message?: unknown; status?: unknown } | undefined;
+    if (typeof inner?.status === 'number') return `${name}: HTTP ${inner.status}, not JSON`;
+    if (/timed out/i.test(`${err.message} ${String(inner?.message)}`)) return `${name}: timed out`;
+    const why = [inner?.code, inner?.name].find((v) => typeof v === 'string' && v !== 'Error');
+    return `${name}: network error${why ? ` (${String(why)})` : ''}`;
   }
   if (err instanceof Error) return `${method ?? 'request'}: ${err.name}`;
   return `${method ?? 'request'}: failed`;

@@ -1,6 +1,7 @@
 // Telegram errors map to the core's DeliveryFailure exactly as docs/telegram.md says, and descriptions never carry the token.
 import { describe, expect, it } from 'vitest';
-import { Api, GrammyError } from '../../../bridges/telegram/grammy.js';
+import { Api, GrammyError, HttpError, telegramFetch } from '../../../bridges/telegram/grammy.js';
+import { HttpTimeoutError } from '../../../lib/http.js';
 import type { ConversationRef } from '../../../bridges/core/adapter.js';
 import { classifyTelegramFailure, describeTelegramError } from '../../../bridges/telegram/failures.js';
 import { TELEGRAM_ERRORS } from '../../fakes/telegram-bot-api.js';
@@ -46,11 +47,23 @@ describe('classifyTelegramFailure', () => {
 describe('describeTelegramError', () => {
   it('describes a network failure without the URL that carries the token', async () => {
     const token = '123456789:AAsecretTokenThatMustNotLeak_0123456789';
-    const api = new Api(token, { apiRoot: 'http://127.0.0.1:9' });
+    const api = new Api(token, { apiRoot: 'http://127.0.0.1:9', fetch: telegramFetch });
     const err = await api.getMe().catch((e: unknown) => e);
     const text = describeTelegramError(err, 'getMe');
-    expect(text).toMatch(/^getMe: network error/);
+    expect(text).toBe('getMe: network error (ECONNREFUSED)');
     expect(text).not.toContain('AAsecret');
+  });
+
+  const socketError = (code: string) => Object.assign(new Error(`read ${code}`), { code });
+  it.each([
+    [socketError('ECONNRESET'), 'getUpdates: network error (ECONNRESET)'],
+    [socketError('ENOTFOUND'), 'getUpdates: network error (ENOTFOUND)'],
+    [new HttpTimeoutError('connect', 10_000), 'getUpdates: network error (ETIMEDOUT)'],
+    [new Error("Request to 'getUpdates' timed out after 45 seconds"), 'getUpdates: timed out'],
+    [new DOMException('This operation was aborted', 'AbortError'), 'getUpdates: network error (AbortError)'],
+    [Object.assign(new Error('not JSON'), { status: 502, statusText: 'Bad Gateway' }), 'getUpdates: HTTP 502, not JSON'],
+  ])('describes %s inside grammY\'s HttpError', (inner, expected) => {
+    expect(describeTelegramError(new HttpError("Network request for 'getUpdates' failed!", inner))).toBe(expected);
   });
 
   it('describes a Telegram answer by method, code and description', () => {

@@ -15,8 +15,8 @@ import { Delivery } from './delivery.js';
 import { mintPairCode } from './enrolment.js';
 import { HealthReporter, healthFile, type BridgeHealth } from './health.js';
 import { Inbox } from './inbox.js';
-import { acquireBridgeLock } from './lock.js';
-import { BridgeStore, type NewOutbound } from './store.js';
+import { acquireBridgeLock, claimStore } from './lock.js';
+import { BridgeStore, bridgeDbFile, type NewOutbound } from './store.js';
 import { ThreadDirectory } from './threads.js';
 
 export type { BridgeHealth } from './health.js';
@@ -57,6 +57,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   let client: RuntimeClient | undefined;
   try {
     store = BridgeStore.open(config.stateDir, platform);
+    claimStore(store, platform, options.identity, bridgeDbFile(config.stateDir, platform));
     client = options.client ?? createRuntimeClient({ url: config.runtimeUrl, token: resolveRuntimeToken(config) });
   } catch (err) {
     store?.close();

@@ -337,6 +337,26 @@ describe('bridge core against the real runtime', () => {
     expect(threads.map((t) => t.metadata.bot).sort()).toEqual(['other-bot', 'test']);
   });
 
+  it('refuses a second bot on the same state dir with the store named, and leaves the first bot\'s store and lock intact', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'before the other bot');
+    await h.adapter.waitForText(OWNER, 'echo: before the other bot');
+    await h.bridge.stop();
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: h.rt.stateDir, TETHER_RUNTIME_URL: h.rt.url, TETHER_TOKEN: h.rt.token });
+    const logger = createLogger('bridge', { level: 'error', write: () => {} });
+    await expect(runBridge(new RecordingAdapter(), { config, allowlist: [OWNER], logger, identity: 'other-bot', timing: FAST })).rejects.toThrow(
+      `${h.rt.stateDir}/telegram.db belongs to telegram bot test, not to this one (other-bot): give each bot its own TETHER_STATE_DIR`,
+    );
+    // The refusal released the other bot's lock and did not touch the first bot's conversation.
+    await h.start(new RecordingAdapter());
+    await h.adapter.say({ user: OWNER }, 'after the refusal', 'after:1');
+    await h.adapter.waitForText(OWNER, 'echo: after the refusal');
+    expect(await h.threads()).toHaveLength(1);
+    const again = await runBridge(new RecordingAdapter(), { config, allowlist: [OWNER], logger, identity: 'other-bot', timing: FAST }).catch((err: Error) => err);
+    expect(again).toBeInstanceOf(Error);
+    expect((again as Error).message).not.toMatch(/is running for this bot/);
+  });
+
   it('stops typing while the runtime is down mid-turn, and clears the stale error in health once it is back', async () => {
     const h = await harness({ timing: { typingIntervalMs: 40 } });
     await h.adapter.say({ user: OWNER }, '!slow 300 a b c d e f g h i j');

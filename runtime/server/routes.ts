@@ -90,7 +90,15 @@ export function buildRoutes(deps: ApiDeps): Route[] {
         ),
       }),
     },
-    { method: 'POST', path: '/v1/threads', handler: ({ body }) => ({ status: 201, body: store.insertThread({ id: newId('thr'), ...parseNewThread(body) }) }) },
+    {
+      method: 'POST',
+      path: '/v1/threads',
+      handler: ({ body }) => {
+        const { thread, reuse } = parseNewThread(body);
+        const { created, thread: answer } = store.reuseOrInsertThread({ id: newId('thr'), ...thread }, reuse);
+        return { status: created ? 201 : 200, body: answer };
+      },
+    },
     { method: 'GET', path: '/v1/threads', handler: ({ query }) => ({ status: 200, body: { threads: store.listThreads(parseThreadQuery(query)) } }) },
     { method: 'GET', path: '/v1/threads/:id', handler: ({ params }) => ({ status: 200, body: { ...threadOr404(params.id), turns: store.recentTurns(params.id!, THREAD_TURNS) } }) },
     {

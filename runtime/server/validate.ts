@@ -49,14 +49,24 @@ export interface NewThread {
   metadata: Record<string, string>;
 }
 
-export function parseNewThread(body: unknown): NewThread {
-  const o = objectBody(body, ['title', 'model', 'approval', 'metadata']);
-  return {
+export function parseNewThread(body: unknown): { thread: NewThread; reuse: string[] } {
+  const o = objectBody(body, ['title', 'model', 'approval', 'metadata', 'reuse']);
+  const thread: NewThread = {
     title: optionalString(o, 'title', 200, false) ?? '',
     model: optionalString(o, 'model', 200, true) ?? null,
     approval: approvalField(o, false) ?? null,
     metadata: parseMetadata(o.metadata),
   };
+  return { thread, reuse: parseReuse(o.reuse, thread.metadata) };
+}
+
+/** `reuse` (an extension, docs/runtime.md): the metadata keys that name the thread a caller wants to find again. */
+function parseReuse(v: unknown, metadata: Record<string, string>): string[] {
+  if (v === undefined) return [];
+  const expected = 'a non-empty list of keys of metadata';
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_METADATA_KEYS) throw badField('reuse', expected);
+  for (const k of v) if (typeof k !== 'string' || !Object.hasOwn(metadata, k)) throw badField('reuse', `${expected} (${JSON.stringify(k)} is not one)`);
+  return v as string[];
 }
 
 export function parseThreadChanges(body: unknown): ThreadChanges {

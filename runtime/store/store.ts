@@ -268,6 +268,21 @@ export class RuntimeStore {
     });
   }
 
+  /**
+   * With `reuse` keys: the newest thread that is not archived and has `t.metadata`'s value for
+   * each of them, if there is one (created: false, nothing written); else `t`, inserted. The
+   * lookup and the insert are one transaction, so two such calls at once make one thread.
+   */
+  reuseOrInsertThread(t: { id: string; title: string; model: string | null; approval: ApprovalMode | null; metadata: Record<string, string> }, reuse: readonly string[]): { thread: Thread; created: boolean } {
+    return this.write(() => {
+      if (reuse.length > 0) {
+        const [found] = this.listThreads({ limit: 1, archived: false, metadata: Object.fromEntries(reuse.map((k) => [k, t.metadata[k] ?? ''])) });
+        if (found) return { thread: found, created: false };
+      }
+      return { thread: this.insertThread(t), created: true };
+    });
+  }
+
   updateThread(id: string, changes: ThreadChanges): Thread {
     return this.write(() => {
       const sets: string[] = [];

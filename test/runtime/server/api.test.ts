@@ -218,6 +218,57 @@ describe('threads', () => {
   });
 });
 
+describe('threads found again by metadata (reuse)', () => {
+  const chat = (conversation: string, bot = 'bot-1') => ({ platform: 'telegram', bot, conversation, chat_kind: 'private' });
+  const reuse = ['platform', 'bot', 'conversation'];
+
+  it('answers 200 with the live thread the keys name, creating nothing and announcing nothing; 201 with a new one otherwise', async () => {
+    const first = await rt.api('POST', '/v1/threads', { title: 'a', metadata: chat('reuse-1'), reuse });
+    expect(first.status).toBe(201);
+    const stream = await rt.events(`/v1/events?after=${first.body.last_seq}`);
+    const again = await rt.api('POST', '/v1/threads', { title: 'other title', metadata: { ...chat('reuse-1'), chat_kind: 'group' }, reuse });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    const otherBot = await rt.api('POST', '/v1/threads', { metadata: chat('reuse-1', 'bot-2'), reuse });
+    expect(otherBot.status).toBe(201);
+    expect(otherBot.body.id).not.toBe(first.body.id);
+    const created = await stream.waitFor((e) => e.event === 'thread.created');
+    stream.close();
+    expect(created.data.thread.id).toBe(otherBot.body.id);
+    const ids = (await rt.api('GET', '/v1/threads?metadata.conversation=reuse-1')).body.threads.map((t: { id: string }) => t.id);
+    expect(ids).toEqual([otherBot.body.id, first.body.id]);
+  });
+
+  it('passes over archived threads, takes the newest live one, and without reuse always creates', async () => {
+    const old = await rt.newThread({ metadata: chat('reuse-2') });
+    const newer = await rt.newThread({ metadata: chat('reuse-2') });
+    expect((await rt.api('POST', '/v1/threads', { metadata: chat('reuse-2'), reuse })).body.id).toBe(newer.id);
+    await rt.api('PATCH', `/v1/threads/${newer.id}`, { archived: true });
+    expect((await rt.api('POST', '/v1/threads', { metadata: chat('reuse-2'), reuse })).body.id).toBe(old.id);
+    await rt.api('PATCH', `/v1/threads/${old.id}`, { archived: true });
+    const fresh = await rt.api('POST', '/v1/threads', { metadata: chat('reuse-2'), reuse });
+    expect(fresh.status).toBe(201);
+    expect([old.id, newer.id]).not.toContain(fresh.body.id);
+    expect((await rt.api('POST', '/v1/threads', { metadata: chat('reuse-2') })).status).toBe(201);
+  });
+
+  it('two requests at once make one thread', async () => {
+    const [a, b] = await Promise.all([0, 1].map(() => rt.api('POST', '/v1/threads', { metadata: chat('reuse-3'), reuse })));
+    expect([a!.status, b!.status].sort()).toEqual([200, 201]);
+    expect(a!.body.id).toBe(b!.body.id);
+  });
+
+  it('refuses reuse keys that are not keys of metadata, and creates nothing then', async () => {
+    const cases: unknown[] = [[], 'conversation', ['conversation', 7], ['missing'], Array.from({ length: 33 }, () => 'platform')];
+    for (const bad of cases) {
+      const res = await rt.api('POST', '/v1/threads', { metadata: chat('reuse-4'), reuse: bad });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(res.body.error.message).toMatch(/field reuse/);
+    }
+    expect((await rt.api('GET', '/v1/threads?metadata.conversation=reuse-4')).body.threads).toEqual([]);
+  });
+});
+
 describe('metrics', () => {
   it('serves Prometheus text with turns, queue, seq and latency', async () => {
     const t = await rt.newThread();

@@ -1,5 +1,5 @@
 // Conversation → runtime thread: found by metadata {platform, bot, conversation}, cached in the store, verified once per run.
-import { RuntimeApiError, type Thread } from '../../lib/runtime-client.js';
+import { RuntimeApiError, type RuntimeClient, type Thread } from '../../lib/runtime-client.js';
 import type { ConversationRef } from './adapter.js';
 import { conversationKey } from './adapter.js';
 import type { BridgeContext } from './context.js';
@@ -12,6 +12,12 @@ import type { BridgeContext } from './context.js';
 export function threadMetadata(ref: ConversationRef, bot: string): Record<string, string> {
   return { platform: ref.platform, bot, conversation: conversationKey(ref), chat_kind: ref.kind };
 }
+
+/** The metadata keys a conversation's thread is found by (its kind may be learned later, so it is not one). */
+const LOOKUP_KEYS = ['platform', 'bot', 'conversation'] as const;
+
+/** POST /v1/threads with `reuse` (docs/runtime.md); the client sends the body as it is given. */
+type FindOrCreateThread = Parameters<RuntimeClient['createThread']>[0] & { reuse: readonly string[] };
 
 /** Rebuilds a reference from thread metadata, for threads this bridge has not seen a message in; undefined without a known kind. */
 export function refFromMetadata(metadata: Record<string, string>): ConversationRef | undefined {
@@ -46,10 +52,29 @@ export class ThreadDirectory {
         if (!(err instanceof RuntimeApiError && err.status === 404)) throw err;
       }
     }
-    const found = (await client.listThreads({ metadata: { platform: ref.platform, bot: this.ctx.identity, conversation: key } })).filter((t) => !t.archived);
+    return this.adopt(ref, await this.findOrCreate(ref));
+  }
+
+  /**
+   * The newest live thread with the conversation's metadata, else a new one, in one request: the
+   * runtime looks up and creates in one transaction. Also after this store was lost, it finds
+   * the thread the conversation had.
+   */
+  private async findOrCreate(ref: ConversationRef): Promise<Thread> {
+    const { client } = this.ctx;
+    const metadata = threadMetadata(ref, this.ctx.identity);
+    const title = `${ref.platform} ${conversationKey(ref)}`;
+    try {
+      const request: FindOrCreateThread = { title, metadata, reuse: LOOKUP_KEYS };
+      return await client.createThread(request);
+    } catch (err) {
+      // A runtime from before `reuse` refuses the field: look up, then create, as it was done then.
+      if (!(err instanceof RuntimeApiError && err.status === 400)) throw err;
+    }
+    const lookup = Object.fromEntries(LOOKUP_KEYS.map((k) => [k, metadata[k]!]));
+    const found = (await client.listThreads({ metadata: lookup })).filter((t) => !t.archived);
     const newest = found.sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
-    if (newest) return this.adopt(ref, newest);
-    return this.adopt(ref, await client.createThread({ title: `${ref.platform} ${key}`, metadata: threadMetadata(ref, this.ctx.identity) }));
+    return newest ?? (await client.createThread({ title, metadata }));
   }
 
   /** `/new`: archive the current thread (if any) and start a fresh one. */

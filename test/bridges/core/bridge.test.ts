@@ -9,6 +9,7 @@ import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
 import { loadBridgeConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
+import { RuntimeApiError, createRuntimeClient, type RuntimeClient } from '../../../lib/runtime-client.js';
 import { runCli } from '../../support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
@@ -610,6 +611,54 @@ describe('bridge core against the real runtime', () => {
     await fresh.say({ user: OWNER }, 'fresh start', 'fresh:1');
     await fresh.waitForText(OWNER, 'echo: fresh start');
     expect(fresh.textsTo(OWNER)).toEqual(['echo: fresh start']);
+  });
+
+  it('after its store is lost, finds the conversation\'s thread again by metadata: one thread, the earlier turn in it', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'remember this');
+    await h.adapter.waitForText(OWNER, 'echo: remember this');
+    await h.bridge.stop();
+    const { rmSync } = await import('node:fs');
+    for (const f of ['telegram.db', 'telegram.db-wal', 'telegram.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
+    const fresh = new RecordingAdapter();
+    await h.start(fresh);
+    await fresh.say({ user: OWNER }, 'and now', 'fresh:1');
+    await fresh.waitForText(OWNER, 'echo: and now');
+    const threads = await h.threads();
+    expect(threads).toHaveLength(1);
+    const turns = (await h.rt.api('GET', `/v1/threads/${threads[0]!.id}`)).body.turns.map((t: { input: string }) => t.input);
+    expect(turns).toEqual(['remember this', 'and now']);
+  });
+
+  it('with a runtime from before `reuse` (the field is refused), a conversation still finds its thread by metadata, or gets a new one', async () => {
+    const h = await harness({ allowlist: [OWNER, '1002'] });
+    await h.bridge.stop();
+    const existing = await h.rt.newThread({ metadata: { platform: 'telegram', bot: 'test', conversation: OWNER, chat_kind: 'private' } });
+    const real = createRuntimeClient({ url: h.rt.url, token: h.rt.token });
+    cleanups.push(() => real.close());
+    let refused = 0;
+    const older: RuntimeClient = {
+      ...real,
+      createThread: async (body) => {
+        if ('reuse' in body) {
+          refused++;
+          throw new RuntimeApiError(400, 'bad_request', 'field reuse: unknown; allowed fields are title, model, approval, metadata');
+        }
+        return real.createThread(body);
+      },
+    };
+    const adapter = new RecordingAdapter();
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: h.rt.stateDir, TETHER_RUNTIME_URL: h.rt.url, TETHER_PROGRESS: 'off' });
+    const bridge = await runBridge(adapter, { config, allowlist: [OWNER, '1002'], logger: createLogger('bridge', { level: 'error', write: () => {} }), identity: 'test', timing: FAST, client: older });
+    cleanups.push(() => bridge.stop());
+    await adapter.say({ user: OWNER }, 'to an old runtime');
+    await adapter.waitForText(OWNER, 'echo: to an old runtime');
+    await adapter.say({ user: '1002' }, 'a new chat');
+    await adapter.waitForText('1002', 'echo: a new chat');
+    expect(refused).toBe(2);
+    const ids = async (conversation: string) => (await h.rt.api('GET', `/v1/threads?metadata.conversation=${conversation}`)).body.threads.map((t: { id: string }) => t.id);
+    expect(await ids(OWNER)).toEqual([existing.id]);
+    expect(await ids('1002')).toHaveLength(1);
   });
 
   it('follows a runtime whose state was reset, instead of waiting for an event number it will not reach again', async () => {

@@ -152,13 +152,18 @@ export class Delivery {
       return this.adoptThread(await this.ctx.client.getThread(ev.thread_id), now);
     } catch (err) {
       if (err instanceof RuntimeApiError && err.status === 404) {
-        store.rememberThread(ev.thread_id, null, now);
+        store.unsyncedTransaction(() => store.rememberThread(ev.thread_id, null, now));
         return null;
       }
       throw err; // the stream reconnects and hands this event out again
     }
   }
 
+  /**
+   * What a thread's event says about it, remembered: written only when it adds something (the
+   * inbox usually mapped a new thread before its thread.created arrives) and not synced, since
+   * these rows are derived from events (see BridgeStore.unsyncedTransaction).
+   */
   private adoptThread(thread: Thread, now: number): ConversationRef | null {
     const { store, adapter } = this.ctx;
     const metadata = thread.metadata ?? {};
@@ -167,15 +172,20 @@ export class Delivery {
     // Another bot's thread is not ours; one from before threads named their bot is ours only if this store made it.
     const ours = metadata.bot === undefined ? typeof mapped === 'string' : metadata.bot === this.ctx.identity;
     if (metadata.platform !== adapter.platform || !metadata.conversation || !ours) {
-      store.rememberThread(thread.id, null, now);
+      // A thread with a row keeps it (a null never unmaps one), so there is nothing to add then.
+      if (mapped === undefined) store.unsyncedTransaction(() => store.rememberThread(thread.id, null, now));
       return null;
     }
     const key = mapped ?? metadata.conversation;
     const existing = store.conversation(key);
     const ref = existing?.ref ?? refFromMetadata(metadata);
     if (!ref) return null;
-    if (!existing) store.rememberConversation(key, ref, now);
-    store.rememberThread(thread.id, key, now);
+    if (!existing || mapped !== key) {
+      store.unsyncedTransaction(() => {
+        if (!existing) store.rememberConversation(key, ref, now);
+        if (mapped !== key) store.rememberThread(thread.id, key, now);
+      });
+    }
     return ref;
   }
 
@@ -200,7 +210,7 @@ export class Delivery {
       this.trackRunning(ev, ref, key, live);
     }
     // An event that leaves nothing to send or record only moves the cursor: that move is deferred
-    // (written with the next row or within CURSOR_FLUSH_MS), saving a synced commit per event.
+    // (written with the next row or within CURSOR_FLUSH_MS), saving a commit per event.
     // Lost in a crash, it only replays events that yield nothing.
     const records = ref !== null && (ev.type === 'approval.requested' || ev.type === 'approval.resolved');
     if (rows.length === 0 && !records) {
@@ -211,7 +221,9 @@ export class Delivery {
     this.deferredCursor = undefined; // this commit writes a newer cursor
     clearTimeout(this.cursorTimer);
     this.cursorTimer = undefined;
-    ctx.store.transaction(() => {
+    // Not synced: the rows and the cursor are lost together or not at all, and lost they are
+    // derived again from the replayed event; a row is synced by its `sending` mark before it goes.
+    ctx.store.unsyncedTransaction(() => {
       if (ref && ev.type === 'approval.requested') {
         ctx.store.recordApproval({ approvalId: String(ev.approval_id), conversation: conversationKey(ref), threadId: ev.thread_id, ...(ev.turn_id ? { turnId: ev.turn_id } : {}), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? ''), now });
       }
@@ -241,7 +253,7 @@ export class Delivery {
     if (this.deferredCursor === undefined) return;
     const seq = this.deferredCursor;
     this.deferredCursor = undefined;
-    if (seq > this.ctx.store.eventCursor()) this.ctx.store.setEventCursor(seq);
+    if (seq > this.ctx.store.eventCursor()) this.ctx.store.unsyncedTransaction(() => this.ctx.store.setEventCursor(seq));
   }
 
   private trackRunning(ev: RuntimeEvent, ref: ConversationRef, key: string, live: boolean): void {

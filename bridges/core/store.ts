@@ -271,6 +271,27 @@ export class BridgeStore {
     return this.db.transaction(fn)();
   }
 
+  /**
+   * A transaction whose commit is not synced to disk, for rows that can be derived again when
+   * lost: the conversation → thread map (the thread is found again by its metadata) and what
+   * runtime events imply (ledger rows, thread map, cursor: committed together, so losing them
+   * only replays those events). Only a power cut or an OS crash can lose such a commit (a killed
+   * process cannot: the OS has the write), and only the newest ones: WAL commits are recovered
+   * in order and every synced commit syncs all before it. So a platform send, marked `sending`
+   * in a synced commit first, never rests on a row that can still vanish. Inside another
+   * transaction it joins that one, synced as that one is.
+   */
+  unsyncedTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    // Not through sql(): SQLite applies this pragma when the statement is compiled, not when run.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   // ---------- kv
 
   getKv(key: string): string | undefined {
@@ -394,8 +415,13 @@ export class BridgeStore {
     return r ? { ref: json<ConversationRef>(r.ref), threadId: strOrNull(r.thread_id) } : undefined;
   }
 
+  /**
+   * Maps the conversation to its thread. Not synced (see unsyncedTransaction): the map is a cache
+   * of what the thread's metadata says, so a lost row costs one lookup by metadata, which finds
+   * the same thread.
+   */
   setConversationThread(conversation: string, ref: ConversationRef, threadId: string, now: number): void {
-    this.transaction(() => {
+    this.unsyncedTransaction(() => {
       this
         .sql('INSERT INTO conversations (key, ref, thread_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET thread_id = excluded.thread_id, ref = excluded.ref, updated_at = excluded.updated_at')
         .run(conversation, JSON.stringify(ref), threadId, now);

@@ -9,6 +9,8 @@ import { RUNTIME_MIGRATIONS } from './schema.js';
 import type { Approval, ApprovalStatus, EventType, RuntimeEvent, Thread, Turn, TurnStatus } from './types.js';
 
 export const DB_FILE = 'runtime.db';
+/** A metadata pair this many threads have is not worth driving a lookup from: walking the newest threads finds matches soon. */
+const RARE_ENOUGH = 32;
 /** How long streamed text may wait to share one commit (and one message.delta event). */
 const DELTA_COALESCE_MS = 8;
 
@@ -330,16 +332,31 @@ export class RuntimeStore {
   listThreads(filter: ThreadFilter): Thread[] {
     const where: string[] = [];
     const values: unknown[] = [];
-    for (const [k, v] of Object.entries(filter.metadata)) {
-      where.push('EXISTS (SELECT 1 FROM thread_metadata m WHERE m.thread_id = t.id AND m.key = ? AND m.value = ?)');
+    const { pairs, rare } = this.rarestFirst(Object.entries(filter.metadata));
+    // A pair few threads have drives the lookup through the (key, value) index (a bridge looks up
+    // on every new conversation); otherwise SQLite walks the threads newest first, testing each,
+    // which costs as much as the history is long unless most threads match.
+    pairs.forEach(([k, v], i) => {
+      where.push(i === 0 && rare ? 't.id IN (SELECT m.thread_id FROM thread_metadata m WHERE m.key = ? AND m.value = ?)' : 'EXISTS (SELECT 1 FROM thread_metadata m WHERE m.thread_id = t.id AND m.key = ? AND m.value = ?)');
       values.push(k, v);
-    }
+    });
     if (filter.archived !== undefined) {
       where.push('t.archived = ?');
       values.push(filter.archived ? 1 : 0);
     }
     const sql = `SELECT ${THREAD_COLUMNS} FROM threads t ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY t.n DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...values, filter.limit) as ThreadRow[]).map((r) => this.renderThread(r));
+  }
+
+  /**
+   * Metadata pairs, the one fewest threads have first, and whether that one is rare (fewer than
+   * RARE_ENOUGH threads). Counted only up to that bound, so this costs the same with any history.
+   */
+  private rarestFirst(pairs: Array<[string, string]>): { pairs: Array<[string, string]>; rare: boolean } {
+    if (pairs.length === 0) return { pairs, rare: false };
+    const count = this.db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM thread_metadata WHERE key = ? AND value = ? LIMIT ${RARE_ENOUGH})`);
+    const counted = pairs.map((p) => ({ p, n: (count.get(p[0], p[1]) as { n: number }).n })).sort((a, b) => a.n - b.n);
+    return { pairs: counted.map((c) => c.p), rare: counted[0]!.n < RARE_ENOUGH };
   }
 
   // ---------- turns

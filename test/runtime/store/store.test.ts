@@ -80,6 +80,21 @@ describe('runtime store', () => {
     expect(store.eventsAfter(3, 10).map((e) => e.text)).toEqual(['later']);
   });
 
+  it('finds threads by metadata among many alike, newest first, whether a pair is rare or common', () => {
+    const chat = (i: number) => ({ platform: 'telegram', bot: i % 2 === 0 ? 'even' : 'odd', conversation: String(i % 50) });
+    for (let i = 0; i < 200; i++) thread(`t${i}`, chat(i));
+    store.updateThread('t198', { archived: true });
+    const ids = (metadata: Record<string, string>, limit = 500, archived?: boolean) => store.listThreads({ metadata, limit, ...(archived !== undefined ? { archived } : {}) }).map((t) => t.id);
+    // conversation=48 is rare (4 threads): the lookup starts there; the other pairs still filter.
+    expect(ids({ platform: 'telegram', bot: 'even', conversation: '48' })).toEqual(['t198', 't148', 't98', 't48']);
+    expect(ids({ platform: 'telegram', bot: 'odd', conversation: '48' })).toEqual([]);
+    expect(ids({ conversation: '48', platform: 'telegram' }, 1, false)).toEqual(['t148']);
+    // Only common pairs: newest first, the limit honoured.
+    expect(ids({ platform: 'telegram', bot: 'odd' }, 3)).toEqual(['t199', 't197', 't195']);
+    expect(ids({ platform: 'telegram' }, 2, false)).toEqual(['t199', 't197']);
+    expect(ids({ platform: 'feishu' })).toEqual([]);
+  });
+
   it('a full disk fails the write as storage_unavailable with nothing half-written, and reads keep working', () => {
     thread('a', { platform: 'telegram' });
     const pages = store.db.pragma('page_count', { simple: true }) as number;

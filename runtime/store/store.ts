@@ -1,5 +1,6 @@
 // Typed queries over runtime.db; every change and the events it implies commit in one transaction.
 import { chmodSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import type { ApprovalMode } from '../../lib/config.js';
 import { isStorageFull, openDatabase, type Db } from '../../lib/db.js';
 import { HttpError } from '../../lib/errors.js';
@@ -101,6 +102,7 @@ export class RuntimeStore {
   private readonly pendingDeltas = new Map<string, { threadId: string; text: string }>();
   private deltaTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly statements = new Map<string, Database.Statement<unknown[]>>();
 
   private constructor(
     readonly db: Db,
@@ -119,6 +121,20 @@ export class RuntimeStore {
       }
     }
     return new RuntimeStore(db, defaults, logger);
+  }
+
+  /**
+   * A statement compiled once per store: compiling costs about as much as running one of these
+   * (a turn runs a few dozen). Statements read with iterate() are compiled per call instead: a
+   * cached one still being iterated could not run again meanwhile.
+   */
+  private sql(text: string): Database.Statement<unknown[]> {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   /** Called with each event after its transaction committed, in seq order. */
@@ -172,9 +188,9 @@ export class RuntimeStore {
   appendEvent(type: EventType, threadId: string, turnId: string | null, payload: Record<string, unknown> = {}): RuntimeEvent {
     if (this.depth === 0) return this.write(() => this.appendEvent(type, threadId, turnId, payload));
     const at = nowIso();
-    const info = this.db.prepare('INSERT INTO events (type, thread_id, turn_id, at, payload) VALUES (?, ?, ?, ?, ?)').run(type, threadId, turnId, at, JSON.stringify(payload));
+    const info = this.sql('INSERT INTO events (type, thread_id, turn_id, at, payload) VALUES (?, ?, ?, ?, ?)').run(type, threadId, turnId, at, JSON.stringify(payload));
     const seq = Number(info.lastInsertRowid);
-    if (threadId !== null) this.db.prepare('UPDATE threads SET last_seq = ? WHERE id = ?').run(seq, threadId);
+    if (threadId !== null) this.sql('UPDATE threads SET last_seq = ? WHERE id = ?').run(seq, threadId);
     const event: RuntimeEvent = { ...payload, seq, type, thread_id: threadId, turn_id: turnId, at };
     this.committing.push(event);
     return event;
@@ -208,7 +224,7 @@ export class RuntimeStore {
   }
 
   lastSeq(): number {
-    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+    const row = this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
@@ -252,19 +268,19 @@ export class RuntimeStore {
 
   /** The approval mode the thread asked for, or undefined when it follows TETHER_APPROVAL. */
   threadOverrides(id: string): { model: string | null; approval: ApprovalMode | null } | undefined {
-    return this.db.prepare('SELECT model, approval FROM threads WHERE id = ?').get(id) as { model: string | null; approval: ApprovalMode | null } | undefined;
+    return this.sql('SELECT model, approval FROM threads WHERE id = ?').get(id) as { model: string | null; approval: ApprovalMode | null } | undefined;
   }
 
   getThread(id: string): Thread | undefined {
-    const row = this.db.prepare(`SELECT ${THREAD_COLUMNS} FROM threads t WHERE t.id = ?`).get(id) as ThreadRow | undefined;
+    const row = this.sql(`SELECT ${THREAD_COLUMNS} FROM threads t WHERE t.id = ?`).get(id) as ThreadRow | undefined;
     return row && this.renderThread(row);
   }
 
   insertThread(t: { id: string; title: string; model: string | null; approval: ApprovalMode | null; metadata: Record<string, string> }): Thread {
     return this.write(() => {
       const at = nowIso();
-      this.db.prepare('INSERT INTO threads (id, title, model, approval, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(t.id, t.title, t.model, t.approval, JSON.stringify(t.metadata), at, at);
-      const insertMeta = this.db.prepare('INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?)');
+      this.sql('INSERT INTO threads (id, title, model, approval, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(t.id, t.title, t.model, t.approval, JSON.stringify(t.metadata), at, at);
+      const insertMeta = this.sql('INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?)');
       for (const [k, v] of Object.entries(t.metadata)) insertMeta.run(t.id, k, v);
       return this.emitThread('thread.created', t.id);
     });
@@ -311,10 +327,10 @@ export class RuntimeStore {
       }
       sets.push('updated_at = ?');
       values.push(nowIso(), id);
-      this.db.prepare(`UPDATE threads SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+      this.sql(`UPDATE threads SET ${sets.join(', ')} WHERE id = ?`).run(...values);
       if (changes.metadata !== undefined) {
-        this.db.prepare('DELETE FROM thread_metadata WHERE thread_id = ?').run(id);
-        const insertMeta = this.db.prepare('INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?)');
+        this.sql('DELETE FROM thread_metadata WHERE thread_id = ?').run(id);
+        const insertMeta = this.sql('INSERT INTO thread_metadata (thread_id, key, value) VALUES (?, ?, ?)');
         for (const [k, v] of Object.entries(changes.metadata)) insertMeta.run(id, k, v);
       }
       return this.emitThread('thread.updated', id);
@@ -345,7 +361,7 @@ export class RuntimeStore {
       values.push(filter.archived ? 1 : 0);
     }
     const sql = `SELECT ${THREAD_COLUMNS} FROM threads t ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY t.n DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...values, filter.limit) as ThreadRow[]).map((r) => this.renderThread(r));
+    return (this.sql(sql).all(...values, filter.limit) as ThreadRow[]).map((r) => this.renderThread(r));
   }
 
   /**
@@ -354,7 +370,7 @@ export class RuntimeStore {
    */
   private rarestFirst(pairs: Array<[string, string]>): { pairs: Array<[string, string]>; rare: boolean } {
     if (pairs.length === 0) return { pairs, rare: false };
-    const count = this.db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM thread_metadata WHERE key = ? AND value = ? LIMIT ${RARE_ENOUGH})`);
+    const count = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM thread_metadata WHERE key = ? AND value = ? LIMIT ${RARE_ENOUGH})`);
     const counted = pairs.map((p) => ({ p, n: (count.get(p[0], p[1]) as { n: number }).n })).sort((a, b) => a.n - b.n);
     return { pairs: counted.map((c) => c.p), rare: counted[0]!.n < RARE_ENOUGH };
   }
@@ -371,18 +387,18 @@ export class RuntimeStore {
   }
 
   getTurn(id: string): Turn | undefined {
-    const row = this.db.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`).get(id) as TurnRow | undefined;
+    const row = this.sql(`SELECT ${TURN_COLUMNS} FROM turns WHERE id = ?`).get(id) as TurnRow | undefined;
     return row && this.renderTurn(row);
   }
 
   findTurnByKey(threadId: string, key: string): Turn | undefined {
-    const row = this.db.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE thread_id = ? AND idempotency_key = ?`).get(threadId, key) as TurnRow | undefined;
+    const row = this.sql(`SELECT ${TURN_COLUMNS} FROM turns WHERE thread_id = ? AND idempotency_key = ?`).get(threadId, key) as TurnRow | undefined;
     return row && this.renderTurn(row);
   }
 
   /** The thread's newest turns, oldest first. */
   recentTurns(threadId: string, limit: number): Turn[] {
-    const rows = this.db.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE thread_id = ? ORDER BY n DESC LIMIT ?`).all(threadId, limit) as TurnRow[];
+    const rows = this.sql(`SELECT ${TURN_COLUMNS} FROM turns WHERE thread_id = ? ORDER BY n DESC LIMIT ?`).all(threadId, limit) as TurnRow[];
     return rows.reverse().map((r) => this.renderTurn(r));
   }
 
@@ -397,9 +413,9 @@ export class RuntimeStore {
   insertTurn(t: { id: string; threadId: string; input: string; idempotencyKey: string | null }): Turn {
     return this.write(() => {
       const at = nowIso();
-      this.db.prepare("INSERT INTO turns (id, thread_id, input, status, idempotency_key, created_at) VALUES (?, ?, ?, 'queued', ?, ?)").run(t.id, t.threadId, t.input, t.idempotencyKey, at);
+      this.sql("INSERT INTO turns (id, thread_id, input, status, idempotency_key, created_at) VALUES (?, ?, ?, 'queued', ?, ?)").run(t.id, t.threadId, t.input, t.idempotencyKey, at);
       // A thread's activity moves it on, not only its own edits (no thread.updated for that: turn events say it).
-      this.db.prepare('UPDATE threads SET updated_at = ? WHERE id = ?').run(at, t.threadId);
+      this.sql('UPDATE threads SET updated_at = ? WHERE id = ?').run(at, t.threadId);
       this.appendEvent('turn.queued', t.threadId, t.id, { input: t.input });
       return this.getTurn(t.id)!;
     });
@@ -407,21 +423,21 @@ export class RuntimeStore {
 
   /** Turns in the given statuses, oldest first (start-up recovery and the queue). */
   turnsWithStatus(statuses: readonly TurnStatus[]): Turn[] {
-    const rows = this.db.prepare(`SELECT ${TURN_COLUMNS} FROM turns WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY n`).all(...statuses) as TurnRow[];
+    const rows = this.sql(`SELECT ${TURN_COLUMNS} FROM turns WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY n`).all(...statuses) as TurnRow[];
     return rows.map((r) => this.renderTurn(r));
   }
 
   countTurnsByStatus(): Record<string, number> {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM turns GROUP BY status').all() as Array<{ status: string; n: number }>;
+    const rows = this.sql('SELECT status, COUNT(*) AS n FROM turns GROUP BY status').all() as Array<{ status: string; n: number }>;
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   markTurnStarted(id: string): void {
-    this.db.prepare("UPDATE turns SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?").run(nowIso(), id);
+    this.sql("UPDATE turns SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?").run(nowIso(), id);
   }
 
   setTurnStatus(id: string, status: TurnStatus): void {
-    this.db.prepare('UPDATE turns SET status = ? WHERE id = ?').run(status, id);
+    this.sql('UPDATE turns SET status = ? WHERE id = ?').run(status, id);
   }
 
   /** Records the outcome; finished statuses also clear any saved loop state. */
@@ -430,15 +446,15 @@ export class RuntimeStore {
     this.db
       .prepare('UPDATE turns SET status = ?, output = COALESCE(?, output), error = ?, usage = COALESCE(?, usage), finished_at = ?, suspended_state = NULL WHERE id = ?')
       .run(status, fields.output ?? null, fields.error ?? null, fields.usage ? JSON.stringify(fields.usage) : null, at, id);
-    this.db.prepare('UPDATE threads SET updated_at = ? WHERE id = (SELECT thread_id FROM turns WHERE id = ?)').run(at, id);
+    this.sql('UPDATE threads SET updated_at = ? WHERE id = (SELECT thread_id FROM turns WHERE id = ?)').run(at, id);
   }
 
   saveSuspendedState(id: string, state: unknown, output: string, usage: Usage | undefined): void {
-    this.db.prepare("UPDATE turns SET status = 'awaiting_approval', suspended_state = ?, output = ?, usage = ? WHERE id = ?").run(JSON.stringify(state), output, usage ? JSON.stringify(usage) : null, id);
+    this.sql("UPDATE turns SET status = 'awaiting_approval', suspended_state = ?, output = ?, usage = ? WHERE id = ?").run(JSON.stringify(state), output, usage ? JSON.stringify(usage) : null, id);
   }
 
   loadSuspendedState(id: string): unknown {
-    const row = this.db.prepare('SELECT suspended_state FROM turns WHERE id = ?').get(id) as { suspended_state: string | null } | undefined;
+    const row = this.sql('SELECT suspended_state FROM turns WHERE id = ?').get(id) as { suspended_state: string | null } | undefined;
     return row?.suspended_state ? (JSON.parse(row.suspended_state) as unknown) : undefined;
   }
 
@@ -451,16 +467,16 @@ export class RuntimeStore {
   }
 
   insertApproval(a: { id: string; threadId: string; turnId: string; tool: string; summary: string }): void {
-    this.db.prepare("INSERT INTO approvals (id, thread_id, turn_id, tool, summary, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)").run(a.id, a.threadId, a.turnId, a.tool, a.summary, nowIso());
+    this.sql("INSERT INTO approvals (id, thread_id, turn_id, tool, summary, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)").run(a.id, a.threadId, a.turnId, a.tool, a.summary, nowIso());
   }
 
   getApproval(id: string): Approval | undefined {
-    const row = this.db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as ApprovalRow | undefined;
+    const row = this.sql('SELECT * FROM approvals WHERE id = ?').get(id) as ApprovalRow | undefined;
     return row && this.renderApproval(row);
   }
 
   pendingApprovalOf(turnId: string): Approval | undefined {
-    const row = this.db.prepare("SELECT * FROM approvals WHERE turn_id = ? AND status = 'pending' ORDER BY created_at DESC LIMIT 1").get(turnId) as ApprovalRow | undefined;
+    const row = this.sql("SELECT * FROM approvals WHERE turn_id = ? AND status = 'pending' ORDER BY created_at DESC LIMIT 1").get(turnId) as ApprovalRow | undefined;
     return row && this.renderApproval(row);
   }
 
@@ -476,11 +492,11 @@ export class RuntimeStore {
       values.push(filter.status);
     }
     const sql = `SELECT * FROM approvals ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...values, filter.limit) as ApprovalRow[]).map((r) => this.renderApproval(r));
+    return (this.sql(sql).all(...values, filter.limit) as ApprovalRow[]).map((r) => this.renderApproval(r));
   }
 
   decideApproval(id: string, status: ApprovalStatus): void {
-    this.db.prepare('UPDATE approvals SET status = ?, decided_at = ? WHERE id = ?').run(status, nowIso(), id);
+    this.sql('UPDATE approvals SET status = ?, decided_at = ? WHERE id = ?').run(status, nowIso(), id);
   }
 
   close(): void {
@@ -489,6 +505,7 @@ export class RuntimeStore {
     this.deltaTimer = undefined;
     this.flushDeltas();
     this.closed = true;
+    this.statements.clear();
     this.db.close();
   }
 }

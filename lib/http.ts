@@ -1,7 +1,7 @@
-// One HTTP request on node:http (node:https for https URLs) with connect, headers and body-silence timeouts and an AbortSignal; the bridges' transport.
+// One HTTP request on node:http (node:https for https URLs) with connect, headers and body-silence timeouts, a body size limit, an AbortSignal and one retry on a stale kept-alive socket; the bridges' transport.
 import http from 'node:http';
 import type * as https from 'node:https';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 
 /**
  * Why node:http and not the undici package: undici costs a bridge about 19 MB resident and Node's
@@ -68,32 +68,75 @@ export interface HttpRequestOptions {
   agents: HttpAgents;
   /** Aborting destroys the request or the response at once; the pending call or read rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** From asking for a socket to connected (DNS and TCP); a reused keep-alive socket skips it. */
+  /**
+   * Whether sending the request twice does no harm; default true for GET and HEAD only. A kept-alive
+   * socket the server closed just as the request went out fails with ECONNRESET or EPIPE before any
+   * answer; such a request is then sent once more, on a fresh connection, if it is idempotent and its
+   * body a string or bytes (a stream cannot be sent again).
+   */
+  idempotent?: boolean;
+  /** From asking for a socket to connected (DNS, TCP and, for https, the TLS handshake); a reused keep-alive socket skips it. */
   connectTimeoutMs?: number;
   /** From sending the request to the response's headers. */
   headersTimeoutMs?: number;
   /** Longest silence while the body is being read; the time a reader spends between reads does not count. */
   bodyIdleTimeoutMs?: number;
+  /** Largest body read: a larger Content-Length fails the read before it starts, a longer body once it passes this. */
+  maxBodyBytes?: number;
 }
 
+/**
+ * The body must be read to its end (`text()`, or `chunks()` until done) or dropped with
+ * `cancel()`: until then it holds its socket and the abort listener on `signal`.
+ */
 export interface HttpResponse {
   readonly status: number;
   readonly statusText: string;
   readonly headers: http.IncomingHttpHeaders;
-  /** The body in chunks, once; rejects with HttpTimeoutError('body') on silence, with `signal.reason` on abort. */
+  /**
+   * The body in chunks, once; rejects with HttpTimeoutError('body') on silence, HttpBodyTooLargeError
+   * past maxBodyBytes, `signal.reason` on abort. Leaving the loop early closes the connection.
+   */
   chunks(): AsyncGenerator<Buffer, void, undefined>;
   /** The whole body as UTF-8 text. */
   text(): Promise<string>;
+  /** Drops the body unread and closes its connection. */
+  cancel(): void;
 }
 
-/** Resolves once the response's headers are in; the body is read from the answer. */
+/** A response body larger than the caller's maxBodyBytes. Never names the URL. */
+export class HttpBodyTooLargeError extends Error {
+  readonly code = 'ERR_BODY_TOO_LARGE';
+  constructor(readonly limit: number) {
+    super(`the response body is larger than ${limit} bytes`);
+    this.name = 'HttpBodyTooLargeError';
+  }
+}
+
+/** What a kept-alive socket closed by the server under a request fails with, before any answer. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** Resolves once the response's headers are in; the body is read from the answer (see HttpResponse). */
 export function sendHttpRequest(url: string | URL, o: HttpRequestOptions): Promise<HttpResponse> {
   const target = typeof url === 'string' ? new URL(url) : url;
   const signal = o.signal;
   if (signal?.aborted) return Promise.reject(abortReason(signal));
+  const body = o.body;
+  const replayable = (o.idempotent ?? (o.method === 'GET' || o.method === 'HEAD')) && (body === undefined || typeof body === 'string' || body instanceof Uint8Array);
+  return sendOnce(target, o, false, replayable ? () => sendOnce(target, o, true, undefined) : undefined);
+}
+
+/**
+ * One try; `again` is called instead of failing when the reused socket it was given turns out
+ * dead. A fresh try gets a connection of its own (agent false: closed after its answer), not one
+ * from the pool, whose other idle sockets may be just as stale.
+ */
+function sendOnce(target: URL, o: HttpRequestOptions, fresh: boolean, again: (() => Promise<HttpResponse>) | undefined): Promise<HttpResponse> {
+  const signal = o.signal;
   return new Promise<HttpResponse>((resolve, reject) => {
-    const transport = target.protocol === 'https:' ? loadHttps() : http;
-    const req = transport.request(target, { method: o.method, headers: o.headers, agent: o.agents.for(target) });
+    const secure = target.protocol === 'https:';
+    const transport = secure ? loadHttps() : http;
+    const req = transport.request(target, { method: o.method, headers: o.headers, agent: fresh ? false : o.agents.for(target) });
     let res: http.IncomingMessage | undefined;
     const timers: NodeJS.Timeout[] = [];
     const fail = (err: Error) => (res ? res.destroy(err) : req.destroy(err));
@@ -104,8 +147,13 @@ export function sendHttpRequest(url: string | URL, o: HttpRequestOptions): Promi
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     req.once('close', done);
-    // Before the response the error rejects the call; after it, it ends the body's reader.
-    req.on('error', (err) => (res ? res.destroy(err) : (done(), reject(err))));
+    // Before the response the error rejects the call (or tries again); after it, it ends the body's reader.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (res) return void res.destroy(err);
+      done();
+      if (again && req.reusedSocket && STALE_SOCKET_CODES.has(err.code ?? '') && !signal?.aborted) resolve(again());
+      else reject(err);
+    });
 
     if (o.headersTimeoutMs !== undefined) {
       const ms = o.headersTimeoutMs;
@@ -117,7 +165,8 @@ export function sendHttpRequest(url: string | URL, o: HttpRequestOptions): Promi
         if (!socket.connecting) return;
         const t = setTimeout(() => req.destroy(new HttpTimeoutError('connect', ms)), ms);
         timers.push(t);
-        socket.once('connect', () => clearTimeout(t));
+        // A TLS socket is connected once its handshake is done: one that stalls must time out too.
+        socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(t));
       });
     }
 
@@ -129,25 +178,35 @@ export function sendHttpRequest(url: string | URL, o: HttpRequestOptions): Promi
       incoming.once('close', done);
       // A reader that never started must not leave an unhandled 'error' behind.
       incoming.on('error', () => {});
-      resolve(wrapResponse(incoming, o.bodyIdleTimeoutMs));
+      resolve(wrapResponse(incoming, o.bodyIdleTimeoutMs, o.maxBodyBytes));
     });
 
     const body = o.body;
     if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) req.end(body);
-    else
-      Readable.from(body)
-        .on('error', (err) => req.destroy(err))
-        .pipe(req);
+    else {
+      const source = Readable.from(body);
+      // First, so the request fails with the source's error (pipeline would only abort it).
+      source.once('error', (err) => req.destroy(err));
+      // pipeline, not pipe: a request that dies also ends the source (an iterator's finally runs).
+      pipeline(source, req, () => {});
+    }
   });
 }
 
-function wrapResponse(res: http.IncomingMessage, idleMs: number | undefined): HttpResponse {
+function wrapResponse(res: http.IncomingMessage, idleMs: number | undefined, maxBytes: number | undefined): HttpResponse {
   let taken = false;
+  const tooLarge = (limit: number) => {
+    const err = new HttpBodyTooLargeError(limit);
+    res.destroy(err);
+    return err;
+  };
   async function* chunks(): AsyncGenerator<Buffer, void, undefined> {
     if (taken) throw new Error('the response body was already read');
     taken = true;
+    if (maxBytes !== undefined && Number(res.headers['content-length']) > maxBytes) throw tooLarge(maxBytes);
     const it = res[Symbol.asyncIterator]();
     let silence: NodeJS.Timeout | undefined;
+    let received = 0;
     try {
       for (;;) {
         // Timed only while waiting for the server: a slow reader is not a silent server.
@@ -155,7 +214,10 @@ function wrapResponse(res: http.IncomingMessage, idleMs: number | undefined): Ht
         const next = await it.next();
         clearTimeout(silence);
         if (next.done) return;
-        yield next.value as Buffer;
+        const chunk = next.value as Buffer;
+        received += chunk.length;
+        if (maxBytes !== undefined && received > maxBytes) throw tooLarge(maxBytes);
+        yield chunk;
       }
     } finally {
       clearTimeout(silence);
@@ -171,6 +233,10 @@ function wrapResponse(res: http.IncomingMessage, idleMs: number | undefined): Ht
       const parts: Buffer[] = [];
       for await (const chunk of chunks()) parts.push(chunk);
       return Buffer.concat(parts).toString('utf8');
+    },
+    cancel() {
+      taken = true;
+      res.destroy();
     },
   };
 }

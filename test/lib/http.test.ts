@@ -2,8 +2,8 @@
 import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpAgents, HttpTimeoutError, sendHttpRequest, type HttpAgents } from '../../lib/http.js';
-import { freePort } from '../support/wait.js';
+import { createHttpAgents, HttpBodyTooLargeError, HttpTimeoutError, sendHttpRequest, type HttpAgents } from '../../lib/http.js';
+import { freePort, waitUntil } from '../support/wait.js';
 
 const servers: Server[] = [];
 const pools: HttpAgents[] = [];
@@ -13,7 +13,13 @@ afterEach(async () => {
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
   }
+  for (const s of tcpServers.splice(0)) {
+    for (const socket of tcpSockets.splice(0)) socket.destroy();
+    await new Promise((r) => s.close(r));
+  }
 });
+const tcpServers: net.Server[] = [];
+const tcpSockets: net.Socket[] = [];
 
 function agents(): HttpAgents {
   const a = createHttpAgents({ idleMs: 10_000 });
@@ -75,9 +81,11 @@ describe('sendHttpRequest', () => {
 
   it('times out when the server accepts and never answers, and closes that connection', async () => {
     const server = await listen(() => {});
-    const err = await sendHttpRequest(server.url, { method: 'GET', agents: agents(), headersTimeoutMs: 100 }).catch((e: unknown) => e);
+    const err = await sendHttpRequest(server.url, { method: 'GET', agents: agents(), headersTimeoutMs: 200 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpTimeoutError);
-    expect(err).toMatchObject({ phase: 'headers', code: 'ETIMEDOUT', message: 'no response within 100 ms' });
+    expect(err).toMatchObject({ phase: 'headers', code: 'ETIMEDOUT', message: 'no response within 200 ms' });
+    // Else a timeout that fired before the accept would leave nothing to await.
+    await waitUntil(() => server.connections === 1, 'the server accepted the connection');
     await server.closed[0];
   });
 
@@ -89,6 +97,27 @@ describe('sendHttpRequest', () => {
     pools.push(pool);
     const err = await sendHttpRequest('http://runtime.invalid:7878/health', { method: 'GET', agents: pool, connectTimeoutMs: 100 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'HttpTimeoutError', phase: 'connect', message: 'no connection within 100 ms' });
+  });
+
+  it('counts a TLS handshake that never ends as no connection, and closes the socket', async () => {
+    // Accepts TCP and never speaks TLS, as a stalled handshake.
+    let accepted = 0;
+    let closed!: () => void;
+    const socketClosed = new Promise<void>((r) => (closed = r));
+    const tcp = net.createServer((socket) => {
+      accepted++;
+      tcpSockets.push(socket);
+      socket.resume();
+      socket.on('error', () => {});
+      socket.once('close', () => closed());
+    });
+    tcpServers.push(tcp);
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(tcp.address() as net.AddressInfo).port}/health`;
+    const err = await sendHttpRequest(url, { method: 'GET', agents: agents(), connectTimeoutMs: 200, headersTimeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'HttpTimeoutError', phase: 'connect', message: 'no connection within 200 ms' });
+    expect(accepted).toBe(1);
+    await socketClosed;
   });
 
   it('notices a body that goes silent, and the socket is closed', async () => {
@@ -147,11 +176,13 @@ describe('sendHttpRequest', () => {
   });
 
   it('an already aborted signal sends nothing', async () => {
-    const server = await listen((_req, res) => res.end());
+    const pool = agents();
+    let asked = 0;
+    const counting: HttpAgents = { for: (url) => (asked++, pool.for(url)), destroy: () => pool.destroy() };
     const ac = new AbortController();
     ac.abort();
-    await expect(sendHttpRequest(server.url, { method: 'GET', agents: agents(), signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
-    expect(server.connections).toBe(0);
+    await expect(sendHttpRequest('http://127.0.0.1:9/x', { method: 'GET', agents: counting, signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(asked).toBe(0);
   });
 
   it('leaves no abort listener behind on a long-lived signal', async () => {
@@ -167,4 +198,174 @@ describe('sendHttpRequest', () => {
     for (let i = 0; i < 5; i++) await (await sendHttpRequest(server.url, { method: 'GET', agents: pool, signal })).text();
     expect(listeners).toBe(0);
   });
+
+  it('cancel() drops a body nobody reads: its connection closes and its abort listener goes', async () => {
+    const server = await listen((_req, res) => {
+      res.writeHead(200);
+      res.write('more is coming');
+    });
+    const ac = new AbortController();
+    const res = await sendHttpRequest(server.url, { method: 'GET', agents: agents(), signal: counted(ac.signal) });
+    expect(listenerCount(ac.signal)).toBe(1);
+    res.cancel();
+    await server.closed[0];
+    expect(listenerCount(ac.signal)).toBe(0);
+    await expect(res.text()).rejects.toThrow();
+  });
+
+  it('stops reading a streamed body once the request is dead', async () => {
+    let finished!: () => void;
+    const sourceFinished = new Promise<void>((r) => (finished = r));
+    async function* endless() {
+      try {
+        for (;;) {
+          yield new TextEncoder().encode('part,');
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      } finally {
+        finished();
+      }
+    }
+    const server = await listen((req) => req.once('data', () => req.socket.destroy()));
+    await expect(sendHttpRequest(server.url, { method: 'POST', agents: agents(), body: endless() })).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+    await within(sourceFinished, 'the body source was ended');
+  });
+
+  it('a streamed body that fails fails the request with its error', async () => {
+    const server = await listen((req) => req.resume());
+    async function* broken() {
+      yield new TextEncoder().encode('part,');
+      throw new Error('the source broke');
+    }
+    await expect(sendHttpRequest(server.url, { method: 'POST', agents: agents(), body: broken() })).rejects.toThrow('the source broke');
+  });
 });
+
+describe('a kept-alive socket the server closed as the request went out', () => {
+  /**
+   * Answers the first request on each connection and destroys the connection when another one
+   * arrives on it, as a server whose idle timeout fires just as the client reuses the socket.
+   */
+  async function closesReused() {
+    const perSocket = new Map<unknown, number>();
+    const seen: string[] = [];
+    const server = await listen((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      seen.push(`${req.method} ${req.url}${n > 1 ? ' (destroyed)' : ''}`);
+      if (n > 1) return void req.socket.destroy();
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    return { ...server, seen, get connections() { return server.connections; } };
+  }
+
+  const send = (url: string, pool: HttpAgents, method: string, extra: { idempotent?: boolean; body?: string | AsyncIterable<Uint8Array> } = {}) =>
+    sendHttpRequest(url, { method, agents: pool, ...extra }).then((res) => res.text());
+
+  it('a GET is sent again once, on a fresh connection', async () => {
+    const server = await closesReused();
+    const pool = agents();
+    await send(`${server.url}/warm`, pool, 'GET');
+    await expect(send(`${server.url}/again`, pool, 'GET')).resolves.toBe('ok');
+    expect(server.seen).toEqual(['GET /warm', 'GET /again (destroyed)', 'GET /again']);
+    expect(server.connections).toBe(2);
+  });
+
+  it('a POST is sent again only when it says it is idempotent, and never with a streamed body', async () => {
+    const server = await closesReused();
+    const pool = agents();
+    await send(`${server.url}/warm`, pool, 'GET');
+    await expect(send(`${server.url}/post`, pool, 'POST', { body: '{}' })).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+    await send(`${server.url}/warm`, pool, 'GET');
+    await expect(send(`${server.url}/idempotent`, pool, 'POST', { body: '{}', idempotent: true })).resolves.toBe('ok');
+    await send(`${server.url}/warm`, pool, 'GET');
+    async function* streamed() {
+      yield new TextEncoder().encode('{}');
+    }
+    await expect(send(`${server.url}/streamed`, pool, 'POST', { body: streamed(), idempotent: true })).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+    expect(server.seen).toEqual([
+      'GET /warm',
+      'POST /post (destroyed)',
+      'GET /warm',
+      'POST /idempotent (destroyed)',
+      'POST /idempotent',
+      'GET /warm',
+      'POST /streamed (destroyed)',
+    ]);
+  });
+
+  it('a fresh connection that fails is not retried', async () => {
+    const seen: string[] = [];
+    const server = await listen((req) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.socket.destroy();
+    });
+    await expect(send(`${server.url}/once`, agents(), 'GET')).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(seen).toEqual(['GET /once']);
+  });
+});
+
+describe('maxBodyBytes', () => {
+  it('refuses a body whose Content-Length is over the limit before reading any of it, and closes the connection', async () => {
+    const server = await listen((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000000' });
+      res.write('x'.repeat(50));
+    });
+    const res = await sendHttpRequest(`${server.url}/big`, { method: 'GET', agents: agents(), maxBodyBytes: 100, bodyIdleTimeoutMs: 5_000 });
+    const seen: Buffer[] = [];
+    const err = await (async () => {
+      for await (const chunk of res.chunks()) seen.push(chunk);
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpBodyTooLargeError);
+    expect(err).toMatchObject({ code: 'ERR_BODY_TOO_LARGE', limit: 100, message: 'the response body is larger than 100 bytes' });
+    expect(seen).toEqual([]);
+    await server.closed[0];
+  });
+
+  it('cuts off a body without Content-Length once it passes the limit, and closes the connection', async () => {
+    const server = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let sent = 0;
+      const more = () => {
+        if (res.destroyed || sent++ > 100) return;
+        res.write('y'.repeat(60));
+        setTimeout(more, 5);
+      };
+      more();
+    });
+    const res = await sendHttpRequest(`${server.url}/long`, { method: 'GET', agents: agents(), maxBodyBytes: 100, bodyIdleTimeoutMs: 5_000 });
+    const err = await res.text().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpBodyTooLargeError);
+    expect(String((err as Error).message)).not.toContain('127.0.0.1');
+    await server.closed[0];
+  });
+
+  it('lets a body of exactly the limit through', async () => {
+    const server = await listen((_req, res) => res.end('z'.repeat(100)));
+    const res = await sendHttpRequest(server.url, { method: 'GET', agents: agents(), maxBodyBytes: 100 });
+    expect(await res.text()).toBe('z'.repeat(100));
+  });
+});
+
+/** Rejects naming `what` when `p` has not settled within a generous deadline (a clear failure instead of the test's timeout). */
+function within<T>(p: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_r, reject) => (t = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(t));
+}
+
+const counts = new WeakMap<AbortSignal, { n: number }>();
+/** The signal, with its abort listeners counted (see listenerCount). */
+function counted(signal: AbortSignal): AbortSignal {
+  const count = { n: 0 };
+  counts.set(signal, count);
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...a: Parameters<typeof add>) => (count.n++, add(...a))) as typeof add;
+  signal.removeEventListener = ((...a: Parameters<typeof remove>) => (count.n--, remove(...a))) as typeof remove;
+  return signal;
+}
+function listenerCount(signal: AbortSignal): number {
+  return counts.get(signal)?.n ?? 0;
+}

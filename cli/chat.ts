@@ -231,8 +231,8 @@ class LineSource {
 }
 
 /** Events of one turn, handed from the event stream to the loop that prints them. */
-/** The runtime's events of a turn, plus the chat's own marker that the person left mid-turn. */
-type TurnEvent = RuntimeEvent | { type: 'chat.left' };
+/** The runtime's events of a turn, plus the chat's own markers: the person left mid-turn, or the thread's stream ended for good. */
+type TurnEvent = RuntimeEvent | { type: 'chat.left' } | { type: 'chat.unfollowed' };
 
 class TurnEvents {
   private readonly queue: TurnEvent[] = [];
@@ -347,7 +347,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
     const controller = new AbortController();
     follow = controller;
     let lost = false;
-    void client.followEvents({
+    const following = client.followEvents({
       after: t.last_seq,
       threadId: t.id,
       signal: controller.signal,
@@ -367,6 +367,13 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
         await postInFlight;
         if (running && event.turn_id === running.id) running.events.push(event);
       },
+    });
+    // It ends only when the runtime has no such thread (its state was reset): nothing more will come.
+    following.catch((err: unknown) => {
+      if (controller.signal.aborted) return;
+      const why = err instanceof RuntimeApiError && err.status === 404 ? `the runtime has no thread ${t.id} any more (was its state reset?); /new starts a fresh one` : explainFailure(err, url, stateDir).message;
+      out((running ? running.renderer.finishLine() : '') + `✗ ${why}\n`);
+      running?.events.push({ type: 'chat.unfollowed' });
     });
   };
 
@@ -406,7 +413,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
   const followTurn = async (turn: RunningTurn) => {
     for (;;) {
       const event = await turn.events.next();
-      if (event.type === 'chat.left') break;
+      if (event.type === 'chat.left' || event.type === 'chat.unfollowed') break;
       out(turn.renderer.render(event));
       if (event.type === 'approval.requested') {
         out('Approve? [y/N] ');

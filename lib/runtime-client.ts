@@ -1,6 +1,6 @@
 // The HTTP + SSE client of the runtime API (v1), shared by the bridges and `tether chat`.
 import { TetherError } from './errors.js';
-import { createHttpAgents, HttpTimeoutError, sendHttpRequest, type HttpAgents, type HttpRequestOptions } from './http.js';
+import { createHttpAgents, HttpBodyTooLargeError, HttpTimeoutError, sendHttpRequest, type HttpAgents, type HttpRequestOptions } from './http.js';
 import { readRuntimeToken } from './token.js';
 
 // ---------- wire shapes (CONTRACT.md "Runtime HTTP API"), shared with the runtime
@@ -11,7 +11,7 @@ export { FINISHED_STATUSES as FINISHED_TURN_STATUSES } from './api-types.js';
 
 // ---------- errors
 
-/** The runtime answered with an error body (4xx/5xx). */
+/** The runtime answered with an error body (4xx/5xx), or with a body too large to read (`response_too_large`). */
 export class RuntimeApiError extends TetherError {
   constructor(
     readonly status: number,
@@ -59,7 +59,10 @@ export interface FollowEventsOptions {
   signal: AbortSignal;
   /** Awaited before the next event is handed out, so a cursor committed inside it is never ahead. */
   onEvent: (event: RuntimeEvent) => Promise<void> | void;
-  /** Connection state changes, for health reporting. */
+  /**
+   * Connection state changes, for health reporting. The error of a disconnect is the runtime's
+   * (RuntimeApiError, RuntimeUnavailableError), or what `onEvent` threw, as it was thrown.
+   */
   onState?: (state: 'connected' | 'disconnected', error?: Error) => void;
   /** Longest wait between reconnects. */
   maxBackoffMs?: number;
@@ -68,7 +71,8 @@ export interface FollowEventsOptions {
 export interface RuntimeClient {
   readonly url: string;
   health(): Promise<RuntimeHealth>;
-  createThread(body: { title?: string; model?: string; approval?: string; metadata?: Record<string, string> }): Promise<Thread>;
+  /** With `reuse` (keys of metadata; docs/runtime.md) the runtime answers the newest live thread with those values, or makes one. */
+  createThread(body: { title?: string; model?: string; approval?: string; metadata?: Record<string, string>; reuse?: readonly string[] }): Promise<Thread>;
   listThreads(filter?: ThreadFilter): Promise<Thread[]>;
   getThread(id: string): Promise<ThreadWithTurns>;
   patchThread(id: string, body: { title?: string; model?: string; approval?: string; archived?: boolean; metadata?: Record<string, string> }): Promise<Thread>;
@@ -78,7 +82,11 @@ export interface RuntimeClient {
   decideApproval(approvalId: string, decision: 'approve' | 'deny'): Promise<unknown>;
   /** Approvals, newest first; e.g. those of one thread still waiting for a person. */
   listApprovals(filter?: { threadId?: string; status?: ApprovalStatus }): Promise<Approval[]>;
-  /** Resolves when `signal` aborts; reconnects by itself on every failure. */
+  /**
+   * Resolves when `signal` aborts; reconnects by itself on every failure, waiting longer each time
+   * until a connection hands out an event. Rejects with the RuntimeApiError (404) when the runtime
+   * has no thread `threadId`: waiting would not make it appear.
+   */
   followEvents(options: FollowEventsOptions): Promise<void>;
   close(): Promise<void>;
 }
@@ -132,6 +140,15 @@ const KEEP_ALIVE_IDLE_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** The event stream's timeouts. The runtime sends a comment at least every 15 s; silence for much longer means a dead socket. */
 const EVENTS_TIMEOUTS = { connectTimeoutMs: CONNECT_TIMEOUT_MS, headersTimeoutMs: 15_000, bodyIdleTimeoutMs: 45_000 } satisfies Partial<HttpRequestOptions>;
+/** Largest JSON answer read (a long thread's turns); the event stream is read as it comes and has no limit. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Safe to send twice (lib/http retries it once on a stale kept-alive socket). */
+  idempotent?: boolean;
+}
 
 export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClient {
   const base = options.url.replace(/\/+$/, '');
@@ -139,29 +156,33 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
   const agents = createHttpAgents({ idleMs: KEEP_ALIVE_IDLE_MS });
   const bearer = bearerSource(base, options.token);
 
-  async function call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}, retried = false): Promise<T> {
+  async function call<T>(method: string, path: string, o: CallOptions = {}, retried = false): Promise<T> {
     // /health needs no token, so it answers even before the runtime's token file can be read.
     const auth = path === '/health' ? {} : bearer.header();
-    let status: number;
+    const body = o.body;
+    let status: number | undefined;
     let text: string;
     try {
       const res = await sendHttpRequest(base + path, {
         method,
         agents,
-        headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extraHeaders },
+        headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers },
         body: body !== undefined ? JSON.stringify(body) : undefined,
+        ...(o.idempotent !== undefined ? { idempotent: o.idempotent } : {}),
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
         headersTimeoutMs: timeoutMs,
         bodyIdleTimeoutMs: timeoutMs,
+        maxBodyBytes: MAX_JSON_BYTES,
       });
       status = res.status;
       // A body cut off or gone silent is the runtime being unreachable too, whatever the status said.
       text = await res.text();
     } catch (err) {
+      if (err instanceof HttpBodyTooLargeError) throw new RuntimeApiError(status ?? 0, 'response_too_large', err.message);
       throw new RuntimeUnavailableError(base, connectionCause(err));
     }
     if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
-    if (status === 401 && !retried && bearer.refresh()) return call(method, path, body, extraHeaders, true);
+    if (status === 401 && !retried && bearer.refresh()) return call(method, path, o, true);
     throw toApiError(status, text);
   }
 
@@ -169,7 +190,8 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
   return {
     url: base,
     health: () => call('GET', '/health'),
-    createThread: (body) => call('POST', '/v1/threads', body),
+    // Find-or-create (reuse) makes one thread however often it is sent.
+    createThread: (body) => call('POST', '/v1/threads', { body, idempotent: (body.reuse?.length ?? 0) > 0 }),
     listThreads: async (filter = {}) => {
       const q = new URLSearchParams();
       if (filter.limit !== undefined) q.set('limit', String(filter.limit));
@@ -178,11 +200,12 @@ export function createRuntimeClient(options: RuntimeClientOptions): RuntimeClien
       return (await call<{ threads: Thread[] }>('GET', `/v1/threads${qs ? `?${qs}` : ''}`)).threads;
     },
     getThread: (id) => call('GET', `/v1/threads/${enc(id)}`),
-    patchThread: (id, body) => call('PATCH', `/v1/threads/${enc(id)}`, body),
-    postTurn: (threadId, input, key) => call('POST', `/v1/threads/${enc(threadId)}/turns`, { input }, key ? { 'idempotency-key': key } : {}),
+    patchThread: (id, body) => call('PATCH', `/v1/threads/${enc(id)}`, { body }),
+    // The runtime answers a repeated key with the turn it made the first time.
+    postTurn: (threadId, input, key) => call('POST', `/v1/threads/${enc(threadId)}/turns`, key ? { body: { input }, headers: { 'idempotency-key': key }, idempotent: true } : { body: { input } }),
     getTurn: (threadId, turnId) => call('GET', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}`),
-    cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, {}),
-    decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { decision }),
+    cancelTurn: (threadId, turnId) => call('POST', `/v1/threads/${enc(threadId)}/turns/${enc(turnId)}/cancel`, { body: {} }),
+    decideApproval: (approvalId, decision) => call('POST', `/v1/approvals/${enc(approvalId)}`, { body: { decision } }),
     listApprovals: async (filter = {}) => {
       const q = new URLSearchParams();
       if (filter.threadId !== undefined) q.set('thread_id', filter.threadId);
@@ -280,13 +303,19 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A connection that stayed up this long proves itself even without an event: the next wait starts short again. */
+const STREAM_PROVEN_MS = 30_000;
+
 async function followEventStream(base: string, bearer: BearerSource, agents: HttpAgents, o: FollowEventsOptions): Promise<void> {
   let last = o.after;
   let failures = 0;
   const maxBackoff = o.maxBackoffMs ?? 10_000;
   const path = o.threadId ? `/v1/threads/${encodeURIComponent(o.threadId)}/events` : '/v1/events';
   while (!o.signal.aborted) {
-    let connected = false;
+    const from = last;
+    let connectedAt: number | undefined;
+    let handlerFailed = false;
+    let error: Error;
     try {
       const res = await sendHttpRequest(`${base}${path}?after=${last}`, {
         method: 'GET',
@@ -300,8 +329,7 @@ async function followEventStream(base: string, bearer: BearerSource, agents: Htt
         if (res.status === 401) bearer.refresh();
         throw toApiError(res.status, text);
       }
-      connected = true;
-      failures = 0;
+      connectedAt = Date.now();
       o.onState?.('connected');
       const parser = createSseParser();
       const decoder = new TextDecoder();
@@ -314,17 +342,29 @@ async function followEventStream(base: string, bearer: BearerSource, agents: Htt
             continue;
           }
           if (typeof event.seq !== 'number' || event.seq <= last) continue;
-          await o.onEvent(event);
+          try {
+            await o.onEvent(event);
+          } catch (err) {
+            handlerFailed = true;
+            throw err;
+          }
           last = event.seq;
         }
       }
       throw new Error('the event stream ended');
     } catch (err) {
       if (o.signal.aborted) break;
-      const error = err instanceof RuntimeApiError || err instanceof RuntimeUnavailableError ? err : new RuntimeUnavailableError(base, connectionCause(err));
-      if (connected || failures === 0) o.onState?.('disconnected', error);
-      failures++;
-      await pause(Math.min(maxBackoff, 200 * 2 ** Math.min(failures, 8)), o.signal);
+      // The caller's own failure (a full disk…) is not the runtime's: it is reported as it is.
+      if (handlerFailed) error = err instanceof Error ? err : new Error(String(err));
+      else error = err instanceof RuntimeApiError || err instanceof RuntimeUnavailableError ? err : new RuntimeUnavailableError(base, connectionCause(err));
     }
+    // A thread the runtime does not have will not appear by waiting (a wrong id, or a runtime whose state was reset).
+    if (o.threadId !== undefined && error instanceof RuntimeApiError && error.status === 404) throw error;
+    // Back to short waits only after a connection proved itself; one that answers and fails at once
+    // (a stream that ends, an onEvent that keeps throwing) waits longer each time, up to maxBackoff.
+    if (last > from || (connectedAt !== undefined && Date.now() - connectedAt >= STREAM_PROVEN_MS)) failures = 0;
+    if (connectedAt !== undefined || failures === 0) o.onState?.('disconnected', error);
+    failures++;
+    await pause(Math.min(maxBackoff, 200 * 2 ** Math.min(failures, 8)), o.signal);
   }
 }

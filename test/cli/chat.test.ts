@@ -189,6 +189,34 @@ describe('tether chat', () => {
     expect(stdout()).not.toContain('kappa');
   });
 
+  it('says in one line when the runtime no longer has the thread (its state was reset), and /new goes on', async () => {
+    const port = String(await unusedPort());
+    const token = 'reset-state-token-0123456789';
+    const before = await startTestRuntime({ TETHER_PORT: port, TETHER_TOKEN: token });
+    const child = spawnCli(['chat'], { env: { TETHER_RUNTIME_URL: before.url, TETHER_TOKEN: token, TETHER_STATE_DIR: before.stateDir } });
+    const { printed, stdout } = watchOutput(child);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let after: TestRuntime | undefined;
+    try {
+      await printed('new thread ');
+      await before.stop();
+      // The same address and token, fresh state: the chat's thread is not there.
+      after = await startTestRuntime({ TETHER_PORT: port, TETHER_TOKEN: token });
+      await printed('any more');
+      child.stdin!.end('/new\nhello again\n');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await after?.stop();
+    }
+    const [gone] = threadIdsIn(stdout());
+    expect(stdout()).toContain(`✗ the runtime has no thread ${gone} any more (was its state reset?); /new starts a fresh one\n`);
+    expect(stdout()).toContain('echo: hello again');
+    expect(stderr).toBe('');
+  });
+
   it('says in one line that the runtime is down, and exits 1', async () => {
     const port = await unusedPort();
     const res = await runCli(['chat'], { env: chatEnv({ TETHER_RUNTIME_URL: `http://127.0.0.1:${port}` }), input: 'hello\n' });

@@ -18,11 +18,22 @@ describe('createSseParser', () => {
 
 const servers: Server[] = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
 });
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+/** Rejects naming `what` when `p` has not settled within `ms` (a clear failure instead of the test's timeout). */
+function within<T>(p: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_r, reject) => (t = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, deadline]).finally(() => clearTimeout(t));
+}
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, keepAliveTimeoutMs?: number): Promise<string> {
   const s = createServer(handler);
+  if (keepAliveTimeoutMs !== undefined) s.keepAliveTimeout = keepAliveTimeoutMs;
   servers.push(s);
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as { port: number }).port}`)));
 }
@@ -97,14 +108,27 @@ describe('createRuntimeClient', () => {
   it('close() ends the connections it kept alive', async () => {
     let closed!: () => void;
     const connectionClosed = new Promise<void>((r) => (closed = r));
+    // Neither side would close the idle connection within the deadline by itself (server 60 s, client 10 s).
     const url = await listen((req, res) => {
       req.socket.once('close', () => closed());
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","version":"t"}');
-    });
+    }, 60_000);
     const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
     await c.health();
     await c.close();
-    await connectionClosed;
+    await within(connectionClosed, 'close() ended the kept-alive connection', 2_000);
+  });
+
+  it('refuses an answer larger than it reads (64 MiB) without reading it', async () => {
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(100 * 1024 * 1024) });
+      res.write('{"id":"x","turns":[');
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    const err = await c.getThread('x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeApiError);
+    expect(err).toMatchObject({ code: 'response_too_large', message: 'the response body is larger than 67108864 bytes' });
+    await c.close();
   });
 
   it('sends the bearer token and the Idempotency-Key', async () => {
@@ -221,6 +245,106 @@ describe('createRuntimeClient', () => {
     await done;
     expect(got).toEqual([1, 2, 3, 4]);
     expect(afters).toEqual(['0', '2']);
+    await c.close();
+  });
+
+  /** Follows until `count` connections were made; their times, and what onState said. */
+  async function followUntil(url: string, count: number, onEvent: (e: RuntimeEvent) => void, arrivals: number[]) {
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    const ac = new AbortController();
+    const states: Array<{ state: string; error?: Error }> = [];
+    const following = c.followEvents({ after: 0, signal: ac.signal, maxBackoffMs: 10_000, onEvent, onState: (state, error) => states.push({ state, ...(error ? { error } : {}) }) });
+    const stop = setInterval(() => arrivals.length >= count && ac.abort(), 10);
+    await following;
+    clearInterval(stop);
+    await c.close();
+    return states;
+  }
+
+  it('a stream that answers and ends at once is retried with a growing wait, not every 400 ms', async () => {
+    const arrivals: number[] = [];
+    const url = await listen((_req, res) => {
+      arrivals.push(Date.now());
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+    });
+    const states = await followUntil(url, 3, () => {}, arrivals);
+    // The waits are 400 ms, then 800 ms: a timer never fires early, so the second is at least that.
+    expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(750);
+    const errors = states.filter((s) => s.state === 'disconnected').map((s) => s.error);
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    for (const e of errors) expect(e).toBeInstanceOf(RuntimeUnavailableError);
+  });
+
+  it('an onEvent that keeps failing is reported as itself, not as the runtime, and the wait grows', async () => {
+    const arrivals: number[] = [];
+    const url = await listen((_req, res) => {
+      arrivals.push(Date.now());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(ev(1));
+    });
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const states = await followUntil(url, 3, () => {
+      throw full;
+    }, arrivals);
+    expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(750);
+    const errors = states.filter((s) => s.state === 'disconnected').map((s) => s.error);
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    for (const e of errors) expect(e).toBe(full);
+  });
+
+  it("a thread's stream ends with the 404 when the runtime has no such thread; the all-threads stream keeps trying", async () => {
+    const seen: string[] = [];
+    const ac = new AbortController();
+    const url = await listen((req, res) => {
+      seen.push(req.url!.split('?')[0]!);
+      if (seen.length >= 4) ac.abort();
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no thread thr_gone' } }));
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    const thread = c.followEvents({ after: 0, threadId: 'thr_gone', signal: ac.signal, maxBackoffMs: 20, onEvent: () => {} });
+    await expect(within(thread, 'the thread stream ended')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(seen).toEqual(['/v1/threads/thr_gone/events']);
+
+    const all = c.followEvents({ after: 0, signal: ac.signal, maxBackoffMs: 20, onEvent: () => {} });
+    await expect(within(all, 'the all-threads stream was stopped')).resolves.toBeUndefined();
+    expect(seen.slice(1)).toEqual(['/v1/events', '/v1/events', '/v1/events']);
+    await c.close();
+  });
+});
+
+describe('a kept-alive socket the runtime closed as the request went out', () => {
+  it('postTurn with an idempotency key and createThread with reuse are sent again; without them they fail', async () => {
+    const perSocket = new Map<unknown, number>();
+    const seen: string[] = [];
+    const url = await listen((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      seen.push(`${req.method} ${req.url}${n > 1 ? ' (destroyed)' : ''}`);
+      if (n > 1) return void req.socket.destroy();
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"x","status":"ok"}'));
+    });
+    const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
+    await c.health();
+    await expect(c.postTurn('t', 'hi', 'telegram:1:2')).resolves.toMatchObject({ id: 'x' });
+    await c.health();
+    await expect(c.postTurn('t', 'hi')).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    await c.health();
+    await expect(c.createThread({ metadata: { platform: 'telegram', conversation: '1' }, reuse: ['platform', 'conversation'] })).resolves.toMatchObject({ id: 'x' });
+    await c.health();
+    await expect(c.createThread({ metadata: { platform: 'terminal' } })).rejects.toBeInstanceOf(RuntimeUnavailableError);
+    expect(seen).toEqual([
+      'GET /health',
+      'POST /v1/threads/t/turns (destroyed)',
+      'POST /v1/threads/t/turns',
+      'GET /health',
+      'POST /v1/threads/t/turns (destroyed)',
+      'GET /health',
+      'POST /v1/threads (destroyed)',
+      'POST /v1/threads',
+      'GET /health',
+      'POST /v1/threads (destroyed)',
+    ]);
     await c.close();
   });
 });

@@ -1,5 +1,5 @@
 // Conversation → runtime thread: found by metadata {platform, bot, conversation}, cached in the store, verified once per run.
-import { RuntimeApiError, type RuntimeClient, type Thread } from '../../lib/runtime-client.js';
+import { RuntimeApiError, type Thread } from '../../lib/runtime-client.js';
 import type { ConversationRef } from './adapter.js';
 import { conversationKey } from './adapter.js';
 import type { BridgeContext } from './context.js';
@@ -15,9 +15,6 @@ export function threadMetadata(ref: ConversationRef, bot: string): Record<string
 
 /** The metadata keys a conversation's thread is found by (its kind may be learned later, so it is not one). */
 const LOOKUP_KEYS = ['platform', 'bot', 'conversation'] as const;
-
-/** POST /v1/threads with `reuse` (docs/runtime.md); the client sends the body as it is given. */
-type FindOrCreateThread = Parameters<RuntimeClient['createThread']>[0] & { reuse: readonly string[] };
 
 /** Rebuilds a reference from thread metadata, for threads this bridge has not seen a message in; undefined without a known kind. */
 export function refFromMetadata(metadata: Record<string, string>): ConversationRef | undefined {
@@ -65,8 +62,7 @@ export class ThreadDirectory {
     const metadata = threadMetadata(ref, this.ctx.identity);
     const title = `${ref.platform} ${conversationKey(ref)}`;
     try {
-      const request: FindOrCreateThread = { title, metadata, reuse: LOOKUP_KEYS };
-      return await client.createThread(request);
+      return await client.createThread({ title, metadata, reuse: LOOKUP_KEYS });
     } catch (err) {
       // A runtime from before `reuse` refuses the field: look up, then create, as it was done then.
       if (!(err instanceof RuntimeApiError && err.status === 400)) throw err;

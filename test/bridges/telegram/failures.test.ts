@@ -1,7 +1,8 @@
 // Telegram errors map to the core's DeliveryFailure exactly as docs/telegram.md says, and descriptions never carry the token.
 import { describe, expect, it } from 'vitest';
 import { Api, GrammyError, HttpError, telegramFetch } from '../../../bridges/telegram/grammy.js';
-import { HttpTimeoutError } from '../../../lib/http.js';
+import { HttpBodyTooLargeError, HttpTimeoutError } from '../../../lib/http.js';
+import { BotApiAnswerError } from '../../../bridges/telegram/bot-api-fetch.js';
 import type { ConversationRef } from '../../../bridges/core/adapter.js';
 import { classifyTelegramFailure, describeTelegramError } from '../../../bridges/telegram/failures.js';
 import { TELEGRAM_ERRORS } from '../../fakes/telegram-bot-api.js';
@@ -41,6 +42,14 @@ describe('classifyTelegramFailure', () => {
 
   it('treats anything that is not a Telegram answer as transient', () => {
     expect(classifyTelegramFailure(new Error('socket hang up'), topic)).toEqual({ kind: 'transient' });
+    expect(classifyTelegramFailure(new HttpError("Network request for 'sendMessage' failed!", new BotApiAnswerError(502, 'Bad Gateway')), topic)).toEqual({ kind: 'transient' });
+  });
+
+  it('a 404 that is not JSON (a web server at a wrong TELEGRAM_API_ROOT) is fatal with the same sentence as Telegram\'s own 404', () => {
+    const own = classifyTelegramFailure(new GrammyError('Call failed', { ok: false, error_code: 404, description: 'Not Found' }, 'sendMessage', {}), topic);
+    const page = classifyTelegramFailure(new HttpError("Network request for 'sendMessage' failed!", new BotApiAnswerError(404, 'Not Found')), topic);
+    expect(own).toEqual({ kind: 'fatal', reason: 'Telegram answered 404 (Not Found): TELEGRAM_API_ROOT or TELEGRAM_BOT_TOKEN is wrong' });
+    expect(page).toEqual({ kind: 'fatal', reason: 'Telegram answered 404 (not JSON): TELEGRAM_API_ROOT or TELEGRAM_BOT_TOKEN is wrong' });
   });
 });
 
@@ -58,7 +67,9 @@ describe('describeTelegramError', () => {
   it.each([
     [socketError('ECONNRESET'), 'getUpdates: network error (ECONNRESET)'],
     [socketError('ENOTFOUND'), 'getUpdates: network error (ENOTFOUND)'],
-    [new HttpTimeoutError('connect', 10_000), 'getUpdates: network error (ETIMEDOUT)'],
+    [new HttpTimeoutError('connect', 10_000), 'getUpdates: timed out (no connection within 10000 ms)'],
+    [new HttpTimeoutError('headers', 30_000), 'getUpdates: timed out (no response within 30000 ms)'],
+    [new HttpBodyTooLargeError(32 * 1024 * 1024), 'getUpdates: the response body is larger than 33554432 bytes'],
     [new Error("Request to 'getUpdates' timed out after 45 seconds"), 'getUpdates: timed out'],
     [new DOMException('This operation was aborted', 'AbortError'), 'getUpdates: network error (AbortError)'],
     [Object.assign(new Error('not JSON'), { status: 502, statusText: 'Bad Gateway' }), 'getUpdates: HTTP 502, not JSON'],

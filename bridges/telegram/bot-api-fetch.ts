@@ -5,6 +5,20 @@ import { createHttpAgents, sendHttpRequest, type HttpRequestBody } from '../../l
 const KEEP_ALIVE_IDLE_MS = 10_000;
 /** undici's default, which the bridge had before; a whole call is bounded by grammY's timeoutSeconds. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Longest wait for an answer to any method but getUpdates (a long poll, which grammY times), so a
+ * half-open socket does not hold a send slot for all of grammY's timeoutSeconds. Counted from the
+ * request, so it also bounds sending the body: fine for JSON (the bridge uploads nothing).
+ */
+const HEADERS_TIMEOUT_MS = 30_000;
+/** Telegram's answers are small (a getUpdates batch of 100 long messages is a few MB); a larger one is not Telegram. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/**
+ * Methods safe to send twice, retried once on a kept-alive socket found dead (lib/http): getUpdates
+ * with an offset answers the same updates again. Never a send: the core resends those itself,
+ * knowing whether they went out, and a blind repeat could post a message twice.
+ */
+const IDEMPOTENT_METHODS = new Set(['getUpdates']);
 
 const agents = createHttpAgents({ idleMs: KEEP_ALIVE_IDLE_MS });
 
@@ -36,31 +50,46 @@ export class BotApiAnswerError extends Error {
   }
 }
 
-export async function botApiFetch(url: string | URL, init: BotApiFetchInit = {}): Promise<BotApiResponse> {
-  const res = await sendHttpRequest(url, {
-    method: init.method ?? 'GET',
-    headers: headerRecord(init.headers),
-    body: requestBody(init.body),
-    signal: init.signal ?? undefined,
-    agents,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-  });
-  const { status, statusText } = res;
-  return {
-    ok: status >= 200 && status < 300,
-    status,
-    statusText,
-    text: () => res.text(),
-    async json() {
-      const text = await res.text();
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        throw new BotApiAnswerError(status, statusText);
-      }
-    },
+export type BotApiFetch = (url: string | URL, init?: BotApiFetchInit) => Promise<BotApiResponse>;
+
+/** A fetch on the process's pool; the options are for tests (the bridge uses botApiFetch's). */
+export function createBotApiFetch(options: { headersTimeoutMs?: number; maxBodyBytes?: number } = {}): BotApiFetch {
+  const headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  return async (url, init = {}) => {
+    const target = typeof url === 'string' ? new URL(url) : url;
+    // grammY asks for `<root>/bot<token>/<method>`.
+    const method = target.pathname.slice(target.pathname.lastIndexOf('/') + 1);
+    const res = await sendHttpRequest(target, {
+      method: init.method ?? 'GET',
+      headers: headerRecord(init.headers),
+      body: requestBody(init.body),
+      signal: init.signal ?? undefined,
+      agents,
+      idempotent: IDEMPOTENT_METHODS.has(method),
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      ...(method === 'getUpdates' ? {} : { headersTimeoutMs }),
+      maxBodyBytes,
+    });
+    const { status, statusText } = res;
+    return {
+      ok: status >= 200 && status < 300,
+      status,
+      statusText,
+      text: () => res.text(),
+      async json() {
+        const text = await res.text();
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new BotApiAnswerError(status, statusText);
+        }
+      },
+    };
   };
 }
+
+export const botApiFetch: BotApiFetch = createBotApiFetch();
 
 function headerRecord(headers: BotApiFetchInit['headers']): Record<string, string> | undefined {
   if (headers === undefined) return undefined;

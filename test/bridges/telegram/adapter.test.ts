@@ -407,7 +407,12 @@ describe('polling robustness', () => {
     fake.userSends(alice.id, 'after the drops', { from: alice });
     await fake.waitFor(() => messages.length === 1 && fake.isPolling());
     expect(fake.callCount('getUpdates')).toBeLessThanOrEqual(5);
-    expect(adapter.health!()).toMatchObject({ state: 'polling', reconnects: 3 });
+    // A drop on a socket kept alive since the last call is sent again at once on a fresh one
+    // (lib/http; getUpdates is safe to repeat), so the first two drops may cost one reconnect.
+    const health = adapter.health!();
+    expect(health).toMatchObject({ state: 'polling' });
+    expect(health.reconnects).toBeGreaterThanOrEqual(2);
+    expect(health.reconnects).toBeLessThanOrEqual(3);
   });
 
   it('a watchdog restarts a poll that never answers', async () => {

@@ -1,7 +1,7 @@
 // grammY's Api on the bridge's node:http fetch, against 127.0.0.1 servers: answers, failures and their one-line descriptions, grammY's timeout and aborts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { botApiFetch } from '../../../bridges/telegram/bot-api-fetch.js';
+import { botApiFetch, createBotApiFetch } from '../../../bridges/telegram/bot-api-fetch.js';
 import { describeTelegramError } from '../../../bridges/telegram/failures.js';
 import { Api, GrammyError, HttpError, telegramFetch } from '../../../bridges/telegram/grammy.js';
 import { freePort } from '../../support/wait.js';
@@ -21,20 +21,23 @@ interface Seen {
   body: string;
 }
 
-/** A Bot API stand-in; `closed` resolves when the connection of the first request closes. */
-async function botApi(handler: (seen: Seen, res: ServerResponse) => void): Promise<{ root: string; seen: Seen[]; closed: Promise<void> }> {
+/** A Bot API stand-in; `closed` resolves when its first connection closes (watched from the accept, so also one closed before its request arrived). */
+async function botApi(handler: (seen: Seen, res: ServerResponse, req: IncomingMessage) => void): Promise<{ root: string; seen: Seen[]; closed: Promise<void> }> {
   const seen: Seen[] = [];
   let closed!: () => void;
   const firstClosed = new Promise<void>((r) => (closed = r));
   const s = createServer((req: IncomingMessage, res) => {
-    if (seen.length === 0) req.socket.once('close', () => closed());
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const entry = { url: req.url ?? '', type: req.headers['content-type'], body };
       seen.push(entry);
-      handler(entry, res);
+      handler(entry, res, req);
     });
+  });
+  let accepted = 0;
+  s.on('connection', (socket) => {
+    if (accepted++ === 0) socket.once('close', () => closed());
   });
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -60,12 +63,58 @@ describe('grammY on botApiFetch', () => {
   });
 
   it('an answer that is not JSON fails the call and is described by its status, without the token', async () => {
-    const api = await botApi((_seen, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>'));
+    // A proxy's page that repeats the URL it was asked for: the token must not travel from it into any error.
+    const api = await botApi((seen, res) => res.writeHead(502, { 'content-type': 'text/html' }).end(`<html>Bad Gateway for ${seen.url}</html>`));
     const client = new Api(TOKEN, { apiRoot: api.root, fetch: telegramFetch });
     const err = await client.getMe().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(describeTelegramError(err, 'getMe')).toBe('getMe: HTTP 502, not JSON');
-    expect(String((err as Error).message) + String((err as HttpError).error)).not.toContain('AAsecret');
+    const inner = (err as HttpError).error as Error & Record<string, unknown>;
+    const everything = [(err as Error).message, (err as Error).stack, String(inner), inner.stack, JSON.stringify(inner), ...Object.values(inner).map(String)];
+    expect(everything.join('\n')).not.toContain('AAsecret');
+    // The page did carry it, so the assertion above could fail.
+    expect(api.seen[0]!.url).toContain('AAsecret');
+  });
+
+  it('an answer over 32 MiB is refused before it is read', async () => {
+    const api = await botApi((_seen, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(40 * 1024 * 1024) });
+      res.write('{"ok":true,"result":');
+    });
+    const client = new Api(TOKEN, { apiRoot: api.root, fetch: telegramFetch });
+    const err = await client.getMe().catch((e: unknown) => e);
+    expect(describeTelegramError(err, 'getMe')).toBe('getMe: the response body is larger than 33554432 bytes');
+    await api.closed;
+  });
+
+  it('a kept-alive socket closed under getUpdates is polled again at once; under sendMessage it is not (the core resends that)', async () => {
+    // Destroys a connection when a second request arrives on it, as a server whose idle timeout just fired.
+    const perSocket = new Map<unknown, number>();
+    const api = await botApi((seen, res, req) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) return void req.socket.destroy();
+      if (seen.url.endsWith('/getUpdates')) return json(res, 200, { ok: true, result: [] });
+      json(res, 200, { ok: true, result: { id: 1, is_bot: true, first_name: 'b', username: 'b_bot' } });
+    });
+    const client = new Api(TOKEN, { apiRoot: api.root, fetch: telegramFetch });
+    await client.getMe();
+    await expect(client.getUpdates({ offset: 5, timeout: 0 })).resolves.toEqual([]);
+    await client.getMe();
+    const err = await client.sendMessage(1, 'once').catch((e: unknown) => e);
+    expect(describeTelegramError(err, 'sendMessage')).toMatch(/^sendMessage: network error \((ECONNRESET|EPIPE)\)$/);
+    expect(api.seen.map((s) => s.url.replace(`/bot${TOKEN}/`, ''))).toEqual(['getMe', 'getUpdates', 'getUpdates', 'getMe', 'sendMessage']);
+  });
+
+  it('a method other than getUpdates gets no answer in time and fails; a long poll is left to grammY', async () => {
+    const api = await botApi((seen, res) => {
+      // The poll is answered later than the others' timeout; the others never.
+      if (seen.url.endsWith('/getUpdates')) setTimeout(() => json(res, 200, { ok: true, result: [] }), 400);
+    });
+    const client = new Api(TOKEN, { apiRoot: api.root, fetch: createBotApiFetch({ headersTimeoutMs: 100 }) as unknown as typeof telegramFetch });
+    const err = await client.sendMessage(1, 'hi').catch((e: unknown) => e);
+    expect(describeTelegramError(err, 'sendMessage')).toBe('sendMessage: timed out (no response within 100 ms)');
+    await expect(client.getUpdates({ timeout: 1 })).resolves.toEqual([]);
   });
 
   it('a closed port is a network error naming the socket error', async () => {

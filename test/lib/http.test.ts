@@ -4,6 +4,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpAgents, HttpBodyTooLargeError, HttpTimeoutError, sendHttpRequest, type HttpAgents } from '../../lib/http.js';
 import { freePort, waitUntil } from '../support/wait.js';
+import { dropReusedConnections } from '../support/stale-socket.js';
 
 const servers: Server[] = [];
 const pools: HttpAgents[] = [];
@@ -247,16 +248,11 @@ describe('a kept-alive socket the server closed as the request went out', () => 
    * arrives on it, as a server whose idle timeout fires just as the client reuses the socket.
    */
   async function closesReused() {
-    const perSocket = new Map<unknown, number>();
-    const seen: string[] = [];
-    const server = await listen((req, res) => {
-      const n = (perSocket.get(req.socket) ?? 0) + 1;
-      perSocket.set(req.socket, n);
-      seen.push(`${req.method} ${req.url}${n > 1 ? ' (destroyed)' : ''}`);
-      if (n > 1) return void req.socket.destroy();
+    const { handler, seen } = dropReusedConnections((req, res) => {
       req.resume();
       req.on('end', () => res.end('ok'));
     });
+    const server = await listen(handler);
     return { ...server, seen, get connections() { return server.connections; } };
   }
 

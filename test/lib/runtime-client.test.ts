@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntimeClient, createSseParser, RuntimeApiError, RuntimeUnavailableError, type RuntimeEvent } from '../../lib/runtime-client.js';
+import { dropReusedConnections } from '../support/stale-socket.js';
 
 describe('createSseParser', () => {
   const stream = 'id: 1\nevent: a\ndata: {"seq":1}\n\n: keepalive\n\nid: 2\r\nevent: b\r\ndata: line one\r\ndata: line two\r\n\r\n';
@@ -314,16 +315,11 @@ describe('createRuntimeClient', () => {
 
 describe('a kept-alive socket the runtime closed as the request went out', () => {
   it('postTurn with an idempotency key and createThread with reuse are sent again; without them they fail', async () => {
-    const perSocket = new Map<unknown, number>();
-    const seen: string[] = [];
-    const url = await listen((req, res) => {
-      const n = (perSocket.get(req.socket) ?? 0) + 1;
-      perSocket.set(req.socket, n);
-      seen.push(`${req.method} ${req.url}${n > 1 ? ' (destroyed)' : ''}`);
-      if (n > 1) return void req.socket.destroy();
+    const { handler, seen } = dropReusedConnections((req, res) => {
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"x","status":"ok"}'));
     });
+    const url = await listen(handler);
     const c = createRuntimeClient({ url, token: 'x'.repeat(20) });
     await c.health();
     await expect(c.postTurn('t', 'hi', 'telegram:1:2')).resolves.toMatchObject({ id: 'x' });

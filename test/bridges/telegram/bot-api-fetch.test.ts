@@ -5,6 +5,7 @@ import { botApiFetch, createBotApiFetch } from '../../../bridges/telegram/bot-ap
 import { describeTelegramError } from '../../../bridges/telegram/failures.js';
 import { Api, GrammyError, HttpError, telegramFetch } from '../../../bridges/telegram/grammy.js';
 import { freePort } from '../../support/wait.js';
+import { dropReusedConnections } from '../../support/stale-socket.js';
 
 const TOKEN = '123456789:AAsecretTokenThatMustNotLeak_0123456789';
 const servers: Server[] = [];
@@ -88,15 +89,11 @@ describe('grammY on botApiFetch', () => {
   });
 
   it('a kept-alive socket closed under getUpdates is polled again at once; under sendMessage it is not (the core resends that)', async () => {
-    // Destroys a connection when a second request arrives on it, as a server whose idle timeout just fired.
-    const perSocket = new Map<unknown, number>();
-    const api = await botApi((seen, res, req) => {
-      const n = (perSocket.get(req.socket) ?? 0) + 1;
-      perSocket.set(req.socket, n);
-      if (n > 1) return void req.socket.destroy();
-      if (seen.url.endsWith('/getUpdates')) return json(res, 200, { ok: true, result: [] });
+    const drop = dropReusedConnections((req, res) => {
+      if (req.url?.endsWith('/getUpdates')) return json(res, 200, { ok: true, result: [] });
       json(res, 200, { ok: true, result: { id: 1, is_bot: true, first_name: 'b', username: 'b_bot' } });
     });
+    const api = await botApi((_seen, res, req) => drop.handler(req, res));
     const client = new Api(TOKEN, { apiRoot: api.root, fetch: telegramFetch });
     await client.getMe();
     await expect(client.getUpdates({ offset: 5, timeout: 0 })).resolves.toEqual([]);

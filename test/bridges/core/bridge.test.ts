@@ -1,4 +1,5 @@
 // The bridge core end to end: a real runtime (fake model) and a recording adapter playing the platform.
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../../bridges/core/adapter.js';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
@@ -27,6 +28,8 @@ interface Harness {
   logs: string[];
   clock: { offset: number };
   start(adapter?: RecordingAdapter): Promise<RunningBridge>;
+  /** Stops the bridge, deletes its store (as a wiped disk would) and starts it again with a fresh adapter. */
+  restartWithoutStore(): Promise<RecordingAdapter>;
   threads(): Promise<Array<{ id: string; metadata: Record<string, string>; archived: boolean }>>;
 }
 
@@ -55,6 +58,13 @@ async function harness(o: { allowlist?: string[]; env?: Record<string, string>; 
       current = await runBridge(adapter, { config, allowlist: o.allowlist ?? [OWNER], logger, identity: o.identity ?? 'test', timing: { ...FAST, ...o.timing }, clock: () => Date.now() + clock.offset });
       h.bridge = current;
       return current;
+    },
+    async restartWithoutStore() {
+      await current?.stop();
+      for (const f of ['telegram.db', 'telegram.db-wal', 'telegram.db-shm']) rmSync(`${rt.stateDir}/${f}`, { force: true });
+      const fresh = new RecordingAdapter();
+      await h.start(fresh);
+      return fresh;
     },
     async threads() {
       return (await rt.api('GET', '/v1/threads')).body.threads;
@@ -316,7 +326,7 @@ describe('bridge core against the real runtime', () => {
 
   it('a second bot on the same runtime relays none of the first bot\'s threads, and keeps its own thread for the same chat id', async () => {
     const h = await harness();
-    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const otherDir = mkdtempSync(`${tmpdir()}/tether-second-bot-`);
     cleanups.push(async () => rmSync(otherDir, { recursive: true, force: true }));
@@ -603,11 +613,7 @@ describe('bridge core against the real runtime', () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'old news');
     await h.adapter.waitForText(OWNER, 'echo: old news');
-    await h.bridge.stop();
-    const { rmSync } = await import('node:fs');
-    for (const f of ['telegram.db', 'telegram.db-wal', 'telegram.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
-    const fresh = new RecordingAdapter();
-    await h.start(fresh);
+    const fresh = await h.restartWithoutStore();
     await fresh.say({ user: OWNER }, 'fresh start', 'fresh:1');
     await fresh.waitForText(OWNER, 'echo: fresh start');
     expect(fresh.textsTo(OWNER)).toEqual(['echo: fresh start']);
@@ -617,11 +623,7 @@ describe('bridge core against the real runtime', () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'remember this');
     await h.adapter.waitForText(OWNER, 'echo: remember this');
-    await h.bridge.stop();
-    const { rmSync } = await import('node:fs');
-    for (const f of ['telegram.db', 'telegram.db-wal', 'telegram.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
-    const fresh = new RecordingAdapter();
-    await h.start(fresh);
+    const fresh = await h.restartWithoutStore();
     await fresh.say({ user: OWNER }, 'and now', 'fresh:1');
     await fresh.waitForText(OWNER, 'echo: and now');
     const threads = await h.threads();
@@ -669,7 +671,6 @@ describe('bridge core against the real runtime', () => {
     }
     await h.bridge.stop();
     await h.rt.stopRuntime();
-    const { rmSync } = await import('node:fs');
     for (const f of ['runtime.db', 'runtime.db-wal', 'runtime.db-shm']) rmSync(`${h.rt.stateDir}/${f}`, { force: true });
     await h.rt.restart();
     const next = new RecordingAdapter();
@@ -735,7 +736,7 @@ describe('bridge core against the real runtime', () => {
   });
 
   it('starts before the runtime ever wrote its token, keeps messages, and relays them in order once the runtime starts', async () => {
-    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const { mkdtempSync, existsSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const stateDir = mkdtempSync(`${tmpdir()}/tether-first-boot-`);
     cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));

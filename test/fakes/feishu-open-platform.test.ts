@@ -114,6 +114,9 @@ describe('long connection with the real WSClient', () => {
     expect(data.sender).toMatchObject({ sender_type: 'user', sender_id: { open_id: alice.openId } });
     expect(data.message).toMatchObject({ message_id: message.messageId, chat_type: 'p2p', message_type: 'text', chat_id: message.chatId });
     expect(textOf(data.message.content)).toBe('hello "quoted"\nline');
+    // The SDK's pings carried the service id of the URL, and every frame it sent was understood.
+    expect(fake.openConnections()[0]!.pongs).toBeGreaterThanOrEqual(1);
+    expect(fake.strayFrames()).toEqual([]);
   });
 
   it('acks only once the handler settles: a slow handler delays the ack by its own time', async () => {

@@ -206,7 +206,10 @@ export class FakeLongConnection {
       this.flushWaiting();
     }
     const type = headerValue(frame, 'type');
-    if (frame.method === FRAME_METHOD.control && type === 'ping') {
+    if (frame.method === FRAME_METHOD.control && type === 'ping' && frame.service !== info.serviceId) {
+      // The SDK takes service_id from the URL; a ping without it means the URL was not parsed as the SDK does.
+      this.strayFrames.push(frame);
+    } else if (frame.method === FRAME_METHOD.control && type === 'ping') {
       info.pings++;
       if (this.pongsEnabled) {
         info.pongs++;

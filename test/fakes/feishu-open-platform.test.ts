@@ -394,6 +394,7 @@ describe('events a person makes', () => {
       { key: '@_user_1', id: { open_id: fake.bot.openId, union_id: '', user_id: '' }, name: fake.bot.name, tenant_key: fake.tenantKey },
       { key: '@_user_2', id: { open_id: bob.openId, union_id: bob.unionId, user_id: bob.userId }, name: 'Bob', tenant_key: fake.tenantKey },
     ]);
+    expect(fake.message(root.message.messageId)?.text).toBe(`@${fake.bot.name} @Bob please help`);
     const t = byId(inThread.message.messageId);
     expect(t.message).toMatchObject({ root_id: root.message.messageId, parent_id: root.message.messageId, thread_id: expect.stringMatching(/^omt_/) });
     expect(JSON.parse(byId(image.message.messageId).message.content as string)).toEqual({ image_key: expect.stringMatching(/^img_v3_/) });
@@ -450,11 +451,12 @@ describe('REST with the real Client', () => {
   });
 
   it('creates a message with receive_id_type in the query and shows its text as a person sees it', async () => {
-    const chat = fake.p2pChat(alice);
+    // Alice never wrote to the bot: a send by open id opens the p2p chat, as it does for a user in the app's scope.
     const res = await client.im.v1.message.create({
       params: { receive_id_type: 'open_id' },
       data: { receive_id: alice.openId, msg_type: 'text', content: JSON.stringify({ text: `hi <at user_id="${alice.openId}">Alice</at>, a "quote"\nand a line` }) },
     });
+    const chat = fake.p2pChat(alice);
     expect(res.code).toBe(0);
     expect(res.data).toMatchObject({ chat_id: chat.chatId, msg_type: 'text', sender: { sender_type: 'app', id: fake.appId } });
     expect(fake.callsOf('message.create')[0]?.query).toEqual({ receive_id_type: 'open_id' });

@@ -262,7 +262,7 @@ export class FakeFeishu {
     const message = this.world.storeIncoming(options.chat.chatId, author, type, content, {
       ...(options.inThreadOf ? { inThreadOf: options.inThreadOf } : {}),
       ...(options.replyTo ? { replyTo: options.replyTo } : {}),
-    });
+    }, mentions);
     const eventId = options.eventId ?? this.newEventId();
     const showMentions = mentions.length > 0 && !(type === 'post' && options.mentionsInContentOnly);
     const env = envelope(this.eventContext(eventId, message.createTime), 'im.message.receive_v1', {

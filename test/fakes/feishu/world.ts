@@ -77,6 +77,8 @@ export class FeishuWorld {
   private readonly chats = new Map<string, ChatState>();
   private readonly byId = new Map<string, StoredMessage>();
   private readonly byUuid = new Map<string, { message: StoredMessage; at: number }>();
+  /** Everyone the fake made, so a send by open_id reaches a person who never opened the bot (a p2p chat appears). */
+  private readonly users = new Map<string, FakeUser>();
   private nextId = 1;
 
   constructor(private readonly options: WorldOptions) {}
@@ -85,7 +87,9 @@ export class FeishuWorld {
 
   user(name: string): FakeUser {
     const n = this.nextId++;
-    return { openId: `ou_${hex(n, 32)}`, unionId: `on_${hex(n, 32)}`, userId: `u${hex(n, 8)}`, name };
+    const user = { openId: `ou_${hex(n, 32)}`, unionId: `on_${hex(n, 32)}`, userId: `u${hex(n, 8)}`, name };
+    this.users.set(user.openId, user);
+    return user;
   }
 
   app(name: string): FakeApp {
@@ -129,9 +133,19 @@ export class FeishuWorld {
   // ---------- what people do
 
   /** Stores a message a person (or another app) wrote; `inThreadOf` puts it in the thread of that root message. */
-  storeIncoming(chatId: string, author: MessageAuthor, msgType: string, content: string, placement: { inThreadOf?: string; replyTo?: string } = {}): StoredMessage {
+  storeIncoming(
+    chatId: string,
+    author: MessageAuthor,
+    msgType: string,
+    content: string,
+    placement: { inThreadOf?: string; replyTo?: string } = {},
+    mentions: { key: string; name: string }[] = [],
+  ): StoredMessage {
     const state = this.chatState(chatId);
     const message = this.newMessage(state, author, msgType, content, 'user');
+    // A phone shows `@Name` where the content has the placeholder.
+    for (const m of mentions) message.text = message.text.split(m.key).join(`@${m.name}`);
+    message.history = [message.text];
     const replyTo = placement.replyTo ? this.existing(placement.replyTo) : undefined;
     const root = placement.inThreadOf ? this.existing(placement.inThreadOf) : replyTo?.threadId ? this.existing(replyTo.rootId ?? replyTo.messageId) : undefined;
     if (root) {
@@ -269,6 +283,8 @@ export class FeishuWorld {
     const key = ({ open_id: 'openId', union_id: 'unionId', user_id: 'userId' } as const)[receiveIdType as 'open_id'];
     if (!key) throw new FeishuApiError(FEISHU_CODES.imInvalidParam, `ext=invalid receive_id_type ${receiveIdType || '(missing)'}`);
     for (const s of this.chats.values()) if (s.chat.mode === 'p2p' && s.user?.[key] === receiveId) return s;
+    const user = [...this.users.values()].find((u) => u[key] === receiveId);
+    if (user) return this.chatState(this.p2pChat(user).chatId);
     throw new FeishuApiError(FEISHU_CODES.imInvalidParam, 'ext=invalid receive_id');
   }
 

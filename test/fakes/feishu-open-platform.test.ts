@@ -114,6 +114,11 @@ describe('long connection with the real WSClient', () => {
     expect(data.sender).toMatchObject({ sender_type: 'user', sender_id: { open_id: alice.openId } });
     expect(data.message).toMatchObject({ message_id: message.messageId, chat_type: 'p2p', message_type: 'text', chat_id: message.chatId });
     expect(textOf(data.message.content)).toBe('hello "quoted"\nline');
+    // The URL carries secrets a bridge must keep out of its logs (the SDK logs it only at debug level).
+    const secrets = new URL(fake.openConnections()[0]!.url, fake.url).searchParams;
+    expect(secrets.get('access_key')).toMatch(/^[0-9a-f]{32}$/);
+    expect(secrets.get('ticket')).toMatch(/^[0-9a-f]{24}$/);
+    expect(logs.filter((l) => l.msg.includes(secrets.get('ticket')!)).map((l) => l.level)).toEqual(['debug']);
     // The SDK's pings carried the service id of the URL, and every frame it sent was understood.
     expect(fake.openConnections()[0]!.pongs).toBeGreaterThanOrEqual(1);
     expect(fake.strayFrames()).toEqual([]);

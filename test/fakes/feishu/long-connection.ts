@@ -21,6 +21,8 @@ export interface ClientConfig {
 
 export interface WsConnection {
   id: number;
+  /** The path and query the client connected with: it carries `access_key` and `ticket`, which logs must never show. */
+  url: string;
   deviceId: string;
   serviceId: number;
   openedAt: number;
@@ -134,7 +136,7 @@ export class FakeLongConnection {
       socket.end('HTTP/1.1 403 Forbidden\r\nhandshake-status: 403\r\nhandshake-msg: invalid ticket\r\nconnection: close\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, ticket.deviceId, ticket.serviceId));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req.url ?? '', ticket.deviceId, ticket.serviceId));
   }
 
   connections(): WsConnection[] {
@@ -177,8 +179,8 @@ export class FakeLongConnection {
 
   // ---------- internals
 
-  private accept(socket: WebSocket, deviceId: string, serviceId: number): void {
-    const info: WsConnection = { id: this.nextConnectionId++, deviceId, serviceId, openedAt: Date.now(), ready: false, pings: 0, pongs: 0 };
+  private accept(socket: WebSocket, url: string, deviceId: string, serviceId: number): void {
+    const info: WsConnection = { id: this.nextConnectionId++, url, deviceId, serviceId, openedAt: Date.now(), ready: false, pings: 0, pongs: 0 };
     this.live.set(info.id, { info, socket });
     socket.on('message', (data: Buffer) => this.receive(info, socket, data));
     socket.on('close', () => {

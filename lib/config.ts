@@ -245,6 +245,44 @@ export function loadTelegramConfig(env: Env): TelegramConfig {
   };
 }
 
+export interface FeishuConfig extends BridgeConfig {
+  appId: string;
+  appSecret: string;
+  /** The open platform's base URL, without a trailing slash: https://open.feishu.cn, https://open.larksuite.com or a fake's. */
+  domain: string;
+  allowlist: string[];
+}
+
+/** The shape the SDK's WSClient checks; an id of another shape makes it silently do nothing (notes §1.2). */
+export const FEISHU_APP_ID_SHAPE = /^cli_[0-9a-f]{16}$/;
+
+/** FEISHU_DOMAIN names: one row per platform the same app model runs on. */
+export const FEISHU_DOMAINS: Readonly<Record<string, string>> = {
+  feishu: 'https://open.feishu.cn',
+  lark: 'https://open.larksuite.com',
+};
+
+export function loadFeishuConfig(env: Env): FeishuConfig {
+  const appId = raw(env, 'FEISHU_APP_ID');
+  if (!appId) throw new ConfigError('FEISHU_APP_ID', 'is not set', 'copy the App ID from your app\'s Credentials & Basic Info page (open.feishu.cn/app or open.larksuite.com/app) into feishu.env; see docs/feishu.md');
+  if (!FEISHU_APP_ID_SHAPE.test(appId)) throw bad('FEISHU_APP_ID', appId, 'cli_ followed by 16 hexadecimal characters (e.g. cli_a1b2c3d4e5f60718)', 'copy it whole from Credentials & Basic Info');
+  const appSecret = raw(env, 'FEISHU_APP_SECRET');
+  if (!appSecret) throw new ConfigError('FEISHU_APP_SECRET', 'is not set', 'copy the App Secret from the same Credentials & Basic Info page into feishu.env');
+  registerSecret(appSecret);
+  const domainRaw = raw(env, 'FEISHU_DOMAIN') ?? 'feishu';
+  const named = FEISHU_DOMAINS[domainRaw.toLowerCase()];
+  // The SDK appends paths to a custom domain as given: a trailing slash would double it.
+  const domain = named ?? (/^https?:\/\//i.test(domainRaw) ? httpUrl(env, 'FEISHU_DOMAIN', domainRaw) : undefined);
+  if (domain === undefined) throw bad('FEISHU_DOMAIN', domainRaw, 'feishu, lark, or a base URL like https://open.feishu.cn');
+  return {
+    ...loadBridgeConfig(env),
+    appId,
+    appSecret,
+    domain,
+    allowlist: list(env, 'FEISHU_ALLOWLIST', /^o[uc]_[A-Za-z0-9]+$/, 'ou_… open ids and oc_… chat ids'),
+  };
+}
+
 /** True when the environment carries credentials for the named bridge (used by `tether up`). */
 export function hasBridgeCredentials(env: Env, platform: 'telegram' | 'feishu' | 'slack' | 'discord'): boolean {
   const needed = { telegram: ['TELEGRAM_BOT_TOKEN'], feishu: ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'], slack: ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'], discord: ['DISCORD_BOT_TOKEN'] }[platform];

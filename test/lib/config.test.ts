@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, loadClientConfig, loadRuntimeConfig, loadTelegramConfig, readEnvironment, hasBridgeCredentials } from '../../lib/config.js';
+import { isLoopbackHost, loadClientConfig, loadFeishuConfig, loadRuntimeConfig, loadTelegramConfig, readEnvironment, hasBridgeCredentials } from '../../lib/config.js';
 import { ConfigError } from '../../lib/errors.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'tether-cfg-'));
@@ -97,6 +97,38 @@ describe('bridge configuration', () => {
   it('knows which bridges have credentials', () => {
     expect(hasBridgeCredentials({ TELEGRAM_BOT_TOKEN: telegramToken }, 'telegram')).toBe(true);
     expect(hasBridgeCredentials({ FEISHU_APP_ID: 'cli_x' }, 'feishu')).toBe(false);
+  });
+});
+
+describe('feishu configuration', () => {
+  const app = { ...base, FEISHU_APP_ID: 'cli_a1b2c3d4e5f60718', FEISHU_APP_SECRET: 'feishu-app-secret-value' };
+
+  it('needs an app id shaped like cli_ + 16 hex characters, in one line naming it', () => {
+    expect(errorOf(() => loadFeishuConfig(base)).message).toMatch(/^FEISHU_APP_ID is not set: copy the App ID/);
+    for (const wrong of ['cli_a1b2c3d4e5f6071', 'cli_A1B2C3D4E5F60718', 'a1b2c3d4e5f60718', 'cli_a1b2c3d4e5f6071g', ' cli_x ']) {
+      const message = errorOf(() => loadFeishuConfig({ ...app, FEISHU_APP_ID: wrong })).message;
+      expect(message.split('\n')).toHaveLength(1);
+      expect(message).toMatch(/^FEISHU_APP_ID is ".*", expected cli_ followed by 16 hexadecimal characters/);
+    }
+  });
+
+  it('needs the app secret and never prints it', () => {
+    expect(errorOf(() => loadFeishuConfig({ ...base, FEISHU_APP_ID: app.FEISHU_APP_ID })).message).toMatch(/^FEISHU_APP_SECRET is not set/);
+    const err = errorOf(() => loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'feishu.cn' }));
+    expect(err.message).toMatch(/^FEISHU_DOMAIN is "feishu.cn", expected feishu, lark, or a base URL/);
+    expect(err.message).not.toContain(app.FEISHU_APP_SECRET);
+  });
+
+  it('reads FEISHU_DOMAIN as feishu, lark or a base URL without its trailing slash', () => {
+    expect(loadFeishuConfig(app).domain).toBe('https://open.feishu.cn');
+    expect(loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'Lark' }).domain).toBe('https://open.larksuite.com');
+    expect(loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'http://127.0.0.1:9000/' }).domain).toBe('http://127.0.0.1:9000');
+    expect(errorOf(() => loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'ftp://x' })).message).toMatch(/^FEISHU_DOMAIN/);
+  });
+
+  it('takes ou_ open ids and oc_ chat ids in the allowlist, nothing else', () => {
+    expect(loadFeishuConfig({ ...app, FEISHU_ALLOWLIST: 'ou_abc123, oc_def456' }).allowlist).toEqual(['ou_abc123', 'oc_def456']);
+    expect(errorOf(() => loadFeishuConfig({ ...app, FEISHU_ALLOWLIST: 'ou_abc,on_union' })).message).toMatch(/^FEISHU_ALLOWLIST .*"on_union" is not one/);
   });
 });
 

@@ -35,6 +35,12 @@ export interface InboundMessage {
    * (Telegram: `<bot id>:<update_id>`, Feishu: message_id). Used for dedupe and as the Idempotency-Key.
    */
   dedupeKey: string;
+  /**
+   * Other ids the platform may redeliver this same message under (Feishu: the event id beside the
+   * message id). Each is remembered with the message, as long as its dedupe key: a delivery carrying
+   * any of them, or the key, is a redelivery.
+   */
+  otherDedupeKeys?: string[];
   conversation: ConversationRef;
   sender: Sender;
   text: string;

@@ -29,14 +29,22 @@ export class Inbox {
     const { ctx } = this;
     const now = ctx.now();
     const conversation = conversationKey(m.conversation);
-    if (ctx.store.hasInbound(m.dedupeKey)) {
+    const otherKeys = m.otherDedupeKeys ?? [];
+    if (ctx.store.hasInbound(m.dedupeKey) || otherKeys.some((k) => ctx.store.hasInbound(k))) {
       ctx.logger.debug('redelivered message ignored', { dedupeKey: m.dedupeKey });
       return;
     }
     const decision = decideAccess(m, { senderRole: ctx.roleOf(m.sender.id), chatAllowed: ctx.chatAllowed(m.conversation.chatId), pairing: ctx.config.pairing });
     // The row's status and the reply it earns commit together: a crash between them would lose the
     // reply (the redelivered update is then a duplicate) or open a request nobody is told about.
-    const wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    const wake = ctx.store.transaction(() => {
+      const woke = this.admit(m, decision, conversation, now);
+      // The other ids are kept as rows of their own (pruned like the message's), only once the message is.
+      if (otherKeys.length > 0 && ctx.store.hasInbound(m.dedupeKey)) {
+        for (const key of otherKeys) ctx.store.insertInbound({ dedupeKey: key, ref: m.conversation, conversation, senderId: m.sender.id, text: '', status: 'handled', now });
+      }
+      return woke;
+    });
     if (wake) this.wake();
   }
 

@@ -293,6 +293,23 @@ describe('bridge core against the real runtime', () => {
     expect(h.adapter.textsTo(OWNER).filter((t) => t === 'echo: once only')).toHaveLength(1);
   });
 
+  it('a message redelivered under another of its ids (or its key under another id) makes one turn, also after a restart', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, 'first delivery', 'message:1', ['event:a']);
+    // The same event again with its message id lost, then the same message under a new event id.
+    await h.adapter.say({ user: OWNER }, 'first delivery', 'message:1b', ['event:a']);
+    await h.adapter.say({ user: OWNER }, 'first delivery', 'message:1', ['event:b']);
+    await h.adapter.waitForText(OWNER, 'echo: first delivery');
+    await h.bridge.stop();
+    await h.start(new RecordingAdapter());
+    await h.adapter.say({ user: OWNER }, 'first delivery', 'message:1c', ['event:a']);
+    await h.adapter.say({ user: OWNER }, 'next', 'message:2', ['event:c']);
+    await h.adapter.waitForText(OWNER, 'echo: next');
+    const [thread] = await h.threads();
+    const turns = (await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns;
+    expect(turns.map((t: { input: string }) => t.input)).toEqual(['first delivery', 'next']);
+  });
+
   it('queues messages while the runtime is down, says so once, and posts them in order when it is back', async () => {
     const h = await harness();
     await h.adapter.say({ user: OWNER }, 'warm up');

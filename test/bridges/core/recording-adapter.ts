@@ -78,10 +78,11 @@ export class RecordingAdapter implements ChatAdapter {
   // ---------- the person's side
 
   /** Delivers a message as the platform would; resolves when the bridge has committed it. */
-  async say(from: { user: string; chat?: string; kind?: 'private' | 'group'; topic?: string; addressed?: boolean; name?: string; unsupported?: string }, text: string, dedupeKey?: string): Promise<InboundMessage> {
+  async say(from: { user: string; chat?: string; kind?: 'private' | 'group'; topic?: string; addressed?: boolean; name?: string; unsupported?: string }, text: string, dedupeKey?: string, otherDedupeKeys?: string[]): Promise<InboundMessage> {
     if (!this.handlers) throw new Error('adapter not started');
     const m: InboundMessage = {
       dedupeKey: dedupeKey ?? `test:${this.updateId++}`,
+      ...(otherDedupeKeys ? { otherDedupeKeys } : {}),
       conversation: { platform: 'telegram', chatId: from.chat ?? from.user, kind: from.kind ?? 'private', ...(from.topic !== undefined ? { topicId: from.topic } : {}) },
       sender: { id: from.user, ...(from.name !== undefined ? { name: from.name } : {}) },
       text,

@@ -1,4 +1,6 @@
 // A tiny argument parser for subcommands: --flag, --key value, --key=value, and positionals.
+import { TetherError } from '../lib/errors.js';
+
 export interface ParsedArgs {
   positionals: string[];
   flags: Record<string, string | true>;
@@ -36,4 +38,12 @@ export function wantsHelp(parsed: ParsedArgs, text: string): boolean {
     return true;
   }
   return false;
+}
+
+/** parseArgs for a command that takes only the flags in `allowed` (and --help) and no positionals: anything else is one line of refusal. */
+export function strictArgs(args: string[], command: string, allowed: readonly string[] = []): ParsedArgs {
+  const parsed = parseArgs(args);
+  const unknown = [...parsed.positionals.map((p) => JSON.stringify(p)), ...Object.keys(parsed.flags).filter((f) => f !== 'help' && !allowed.includes(f)).map((f) => `--${f}`)];
+  if (unknown.length > 0) throw new TetherError('bad_usage', `unexpected ${unknown.join(', ')}`, `run tether ${command} --help`);
+  return parsed;
 }

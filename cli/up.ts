@@ -11,13 +11,18 @@ import { waitForStopSignal } from './signals.js';
 const HELP = `Usage: tether up
 
 Runs the runtime and every chat bridge that has credentials, in the foreground, each bridge as its
-own child process. Log lines are prefixed: [runtime] …, [telegram] …. Ctrl-C or SIGTERM stops all.
+own child process. Log lines are prefixed: [runtime] …, [telegram] …, [feishu] …. Ctrl-C or SIGTERM
+stops all.
 
-Bridges: telegram (TELEGRAM_BOT_TOKEN). Put credentials in the environment or a .env file here.
+Bridges: telegram (TELEGRAM_BOT_TOKEN), feishu (FEISHU_APP_ID and FEISHU_APP_SECRET). Put
+credentials in the environment or a .env file here.
 `;
 
 /** One row per bridge `tether up` can run; a new platform is a new row. */
-const BRIDGES = [{ platform: 'telegram', command: 'telegram', credentials: 'TELEGRAM_BOT_TOKEN' }] as const;
+const BRIDGES = [
+  { platform: 'telegram', command: 'telegram', credentials: 'TELEGRAM_BOT_TOKEN' },
+  { platform: 'feishu', command: 'feishu', credentials: 'FEISHU_APP_ID and FEISHU_APP_SECRET' },
+] as const;
 
 /** A bridge that exits on its own is started again, waiting longer each time it fails quickly. */
 const RESTART_MIN_MS = 1000;

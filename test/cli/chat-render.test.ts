@@ -80,6 +80,17 @@ describe('TurnRenderer', () => {
     expect(renderAll([ev('message.delta', { text: 'I will run it' }), ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: '$ rm -rf build' })])).toBe('I will run it\n⚠ shell wants to run: $ rm -rf build\n');
   });
 
+  it('shows control characters of an approval and of tool lines visibly, even when a runtime sent them raw', () => {
+    const spoof = 'touch PWNED # \x1b[2K\r⚠ shell wants to run: $ ls -la';
+    const approval = renderAll([ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: `$ ${spoof}` })]);
+    expect(approval).toBe('⚠ shell wants to run: $ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la\n');
+    const tools = renderAll([ev('tool.started', { tool: 'sh\u202Eell', summary: `$ ${spoof}` }), ev('tool.finished', { tool: 'shell', ok: true, summary: 'done\x1b]52;c;aGk=\x07' }), ev('turn.failed', { error: 'bad\x1b[31m' })]);
+    expect(tools).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect(tools).toContain('⚙ sh\\u202Eell: $ touch PWNED # ␛[2K␍⚠');
+    expect(tools).toContain('done␛]52;c;aGk=␇');
+    expect(tools).toContain('✗ turn failed: bad␛[31m');
+  });
+
   it.each<[RuntimeEvent['type'], Record<string, unknown>, string]>([
     ['turn.failed', { error: 'the model provider refused the key' }, '✗ turn failed: the model provider refused the key\n'],
     ['turn.cancelled', {}, '✗ turn cancelled\n'],

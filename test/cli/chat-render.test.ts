@@ -85,7 +85,7 @@ describe('TurnRenderer', () => {
     const approval = renderAll([ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: `$ ${spoof}` })]);
     expect(approval).toBe('⚠ shell wants to run: $ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la\n');
     const tools = renderAll([ev('tool.started', { tool: 'sh\u202Eell', summary: `$ ${spoof}` }), ev('tool.finished', { tool: 'shell', ok: true, summary: 'done\x1b]52;c;aGk=\x07' }), ev('turn.failed', { error: 'bad\x1b[31m' })]);
-    expect(tools).not.toMatch(/[\x00-\x09\x0b-\x1f\u202e]/);
+    expect([...tools].filter((c) => (c < ' ' && c !== '\n') || c === '\u202E')).toEqual([]);
     expect(tools).toContain('⚙ sh\\u202Eell: $ touch PWNED # ␛[2K␍⚠');
     expect(tools).toContain('done␛]52;c;aGk=␇');
     expect(tools).toContain('✗ turn failed: bad␛[31m');

@@ -189,8 +189,11 @@ async function runTool(deps: LoopDeps, threadId: string, turnId: string, call: T
   const offered = deps.toolsFor(mode);
   const tool = offered.find((t) => t.schema.name === call.name);
   if (!tool) {
-    if (mode === 'readonly' && deps.toolsFor('auto').some((t) => t.schema.name === call.name)) {
-      refuseCall(deps, threadId, turnId, call, `${call.name} not run`, 'not run: the thread is read-only');
+    const elsewhere = mode === 'readonly' ? deps.toolsFor('auto').find((t) => t.schema.name === call.name) : undefined;
+    if (elsewhere) {
+      // People see what did not run, as they would have seen it run.
+      const args = parseArguments(call.arguments);
+      refuseCall(deps, threadId, turnId, call, args.ok ? elsewhere.describe(args.value) : `${call.name} not run`, 'not run: the thread is read-only');
       return READONLY_RESULT;
     }
     const names = offered.map((t) => t.schema.name).join(', ') || 'none';

@@ -134,6 +134,7 @@ describe('a stricter mode applies to the running turn', () => {
       expect.objectContaining({ tool: 'write_file', ok: false, summary: 'not run: the thread is read-only' }),
       expect.objectContaining({ tool: 'shell', ok: false, summary: 'not run: the thread is read-only' }),
     ]);
+    expect(stream.events.filter((e) => e.event === 'tool.started').map((e) => e.data.summary)).toEqual(['write note.txt (1 line, 1 byte): x', '$ touch pwned']);
     expect(existsSync(join(rt.workspace, 'note.txt'))).toBe(false);
     expect(existsSync(join(rt.workspace, 'pwned'))).toBe(false);
     // The model's next call is offered only what readonly offers.

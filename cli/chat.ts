@@ -111,7 +111,7 @@ export function describeRecentTurns(turns: readonly Turn[], count = 3): string[]
   if (turns.length > recent.length) lines.push(`… ${turns.length - recent.length} earlier turn(s)`);
   for (const t of recent) {
     lines.push(`you: ${shorten(t.input)}`);
-    const unfinished = describeUnfinishedTurn(t.status, t.error);
+    const unfinished = describeUnfinishedTurn(t.status, t.error ? shown(t.error) : t.error);
     if (unfinished) lines.push(unfinished);
     else if (t.status === 'completed') lines.push(`agent: ${shorten(t.output) || '(no text)'}`);
     else lines.push(`(${t.status.replace('_', ' ')})`);

@@ -1,5 +1,6 @@
 // Runs turns: the queue, one AbortController per running turn, cancel, timeout, approvals and restart recovery.
 import { realpathSync } from 'node:fs';
+import { approvalSafeText } from '../../lib/approval-text.js';
 import type { ApprovalMode, RuntimeConfig } from '../../lib/config.js';
 import { describeError, HttpError, TetherError } from '../../lib/errors.js';
 import { scrubRegisteredSecrets, type Logger } from '../../lib/log.js';
@@ -40,9 +41,9 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
-/** A failure as turn.failed shows it to every client: no registered secret, no credentials of a URL. */
+/** A failure as turn.failed shows it to every client: no registered secret, no credentials of a URL, no raw control characters (a provider's own words are in it). */
 function shownError(err: unknown): string {
-  return withoutUrlCredentials(scrubRegisteredSecrets(describeError(err)));
+  return approvalSafeText(withoutUrlCredentials(scrubRegisteredSecrets(describeError(err))));
 }
 
 export const INTERRUPTED_ERROR = 'the runtime stopped while this turn was running; send the message again to retry';

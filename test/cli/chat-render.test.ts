@@ -91,6 +91,11 @@ describe('TurnRenderer', () => {
     expect(tools).toContain('✗ turn failed: bad␛[31m');
   });
 
+  it('shows control characters of a resumed turn’s error visibly', () => {
+    const failed = { id: 't', thread_id: 'th', input: 'hi', status: 'failed', output: '', error: 'bad\x1b[2J', created_at: '' } as Turn;
+    expect(describeRecentTurns([failed])).toEqual(['you: hi', '✗ turn failed: bad␛[2J']);
+  });
+
   it.each<[RuntimeEvent['type'], Record<string, unknown>, string]>([
     ['turn.failed', { error: 'the model provider refused the key' }, '✗ turn failed: the model provider refused the key\n'],
     ['turn.cancelled', {}, '✗ turn cancelled\n'],

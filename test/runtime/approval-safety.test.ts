@@ -65,6 +65,19 @@ describe('approval-safe text', () => {
   });
 });
 
+describe('turn.failed', () => {
+  it("shows a provider's own words with their control characters visible", async () => {
+    const rt = await runtime();
+    const t = await rt.newThread();
+    const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    rt.model.enqueue({ status: 400, message: 'bad request\x1b[2J\x1b[H all clear' });
+    await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: 'hello' });
+    const failed = await stream.waitFor((e) => e.event === 'turn.failed');
+    expect(failed.data.error).toContain('bad request␛[2J␛[H all clear');
+    stream.close();
+  });
+});
+
 describe('writes name their real target', () => {
   function repoWithSymlinks(rt: TestRuntime): void {
     mkdirSync(join(rt.workspace, '.git'));

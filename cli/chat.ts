@@ -1,6 +1,6 @@
 // `tether chat`: a terminal client of the runtime — each line is a turn, the reply streams back as it is written.
 import { createInterface, type Interface } from 'node:readline';
-import { approvalSafeText } from '../lib/approval-text.js';
+import { approvalSafeText, terminalSafeText } from '../lib/approval-text.js';
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
 import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
@@ -110,10 +110,10 @@ export function describeRecentTurns(turns: readonly Turn[], count = 3): string[]
   const recent = turns.slice(-count);
   if (turns.length > recent.length) lines.push(`… ${turns.length - recent.length} earlier turn(s)`);
   for (const t of recent) {
-    lines.push(`you: ${shorten(t.input)}`);
+    lines.push(`you: ${shorten(terminalSafeText(t.input))}`);
     const unfinished = describeUnfinishedTurn(t.status, t.error ? shown(t.error) : t.error);
     if (unfinished) lines.push(unfinished);
-    else if (t.status === 'completed') lines.push(`agent: ${shorten(t.output) || '(no text)'}`);
+    else if (t.status === 'completed') lines.push(`agent: ${shorten(terminalSafeText(t.output)) || '(no text)'}`);
     else lines.push(`(${t.status.replace('_', ' ')})`);
   }
   return lines;
@@ -132,7 +132,7 @@ export class TurnRenderer {
   render(event: RuntimeEvent): string {
     switch (event.type) {
       case 'message.delta': {
-        const text = str(event.text);
+        const text = terminalSafeText(str(event.text));
         if (!text) return '';
         this.wroteText = true;
         return this.emit(this.closeToolLine() + text);
@@ -162,7 +162,7 @@ export class TurnRenderer {
       case 'approval.resolved':
         return this.emit(this.lineBreak() + (event.decision === 'approve' ? '✓ approved\n' : '✗ denied\n'));
       case 'turn.completed': {
-        const output = str(event.output);
+        const output = terminalSafeText(str(event.output));
         // Nothing streamed (a runtime that sends no deltas): the output is the whole reply.
         const text = !this.wroteText && output ? this.closeToolLine() + output : this.closeToolLine();
         return this.emit(text + this.lineBreakAfter(text));

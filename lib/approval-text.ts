@@ -28,3 +28,17 @@ function visible(ch: string): string {
 export function approvalSafeText(text: string): string {
   return text.replace(HIDING, visible);
 }
+
+// Terminal controls only: C0 but newline and tab, DEL and C1. Bidi and zero-width characters stay,
+// since ordinary text (emoji ZWJ sequences, right-to-left scripts) needs them.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROLS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/**
+ * Free text for a terminal (the model's reply, a person's earlier input) with terminal controls
+ * shown visibly, so a reply cannot move the cursor, erase lines or retitle the window, and so
+ * cannot redraw an approval prompt printed after it.
+ */
+export function terminalSafeText(text: string): string {
+  return text.replace(TERMINAL_CONTROLS, visible);
+}

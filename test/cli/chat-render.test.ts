@@ -91,6 +91,16 @@ describe('TurnRenderer', () => {
     expect(tools).toContain('✗ turn failed: bad␛[31m');
   });
 
+  it('shows terminal controls in the model’s reply visibly, so a reply cannot redraw the approval printed after it', () => {
+    const fake = 'Done.\x1b[1A\x1b[2K\r⚠ shell wants to run: $ ls';
+    const out = renderAll([ev('message.delta', { text: fake }), ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: '$ rm -rf ~' })]);
+    expect(out).toBe('Done.␛[1A␛[2K␍⚠ shell wants to run: $ ls\n⚠ shell wants to run: $ rm -rf ~\n');
+    // Newlines, tabs and emoji joined by zero-width joiners are ordinary text and stay as they are.
+    expect(renderAll([ev('turn.completed', { output: 'a\tb\n👩\u200D💻' })])).toBe('a\tb\n👩\u200D💻\n');
+    const resumed = { id: 't', thread_id: 'th', input: 'hi\x1b[2J', status: 'completed', output: 'ok\x1b]0;owned\x07', created_at: '' } as Turn;
+    expect(describeRecentTurns([resumed])).toEqual(['you: hi␛[2J', 'agent: ok␛]0;owned␇']);
+  });
+
   it('shows control characters of a resumed turn’s error visibly', () => {
     const failed = { id: 't', thread_id: 'th', input: 'hi', status: 'failed', output: '', error: 'bad\x1b[2J', created_at: '' } as Turn;
     expect(describeRecentTurns([failed])).toEqual(['you: hi', '✗ turn failed: bad␛[2J']);

@@ -1,5 +1,6 @@
 // `tether chat`: a terminal client of the runtime — each line is a turn, the reply streams back as it is written.
 import { createInterface, type Interface } from 'node:readline';
+import { approvalSafeText, terminalSafeText } from '../lib/approval-text.js';
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
 import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
@@ -72,6 +73,15 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 
+/**
+ * A field of an event that names an action (tool, summary, error), with control characters shown
+ * visibly: the runtime does this already, and it is done again here in case an older runtime did
+ * not, so an escape sequence can never redraw an approval prompt.
+ */
+function shown(value: unknown): string {
+  return approvalSafeText(str(value));
+}
+
 /** At most `max` code points of the first line, with an ellipsis when something was left out. */
 export function shorten(text: string, max = 100): string {
   const firstLine = text.trim().split('\n')[0] ?? '';
@@ -100,10 +110,10 @@ export function describeRecentTurns(turns: readonly Turn[], count = 3): string[]
   const recent = turns.slice(-count);
   if (turns.length > recent.length) lines.push(`… ${turns.length - recent.length} earlier turn(s)`);
   for (const t of recent) {
-    lines.push(`you: ${shorten(t.input)}`);
-    const unfinished = describeUnfinishedTurn(t.status, t.error);
+    lines.push(`you: ${shorten(terminalSafeText(t.input))}`);
+    const unfinished = describeUnfinishedTurn(t.status, t.error ? shown(t.error) : t.error);
     if (unfinished) lines.push(unfinished);
-    else if (t.status === 'completed') lines.push(`agent: ${shorten(t.output) || '(no text)'}`);
+    else if (t.status === 'completed') lines.push(`agent: ${shorten(terminalSafeText(t.output)) || '(no text)'}`);
     else lines.push(`(${t.status.replace('_', ' ')})`);
   }
   return lines;
@@ -122,20 +132,20 @@ export class TurnRenderer {
   render(event: RuntimeEvent): string {
     switch (event.type) {
       case 'message.delta': {
-        const text = str(event.text);
+        const text = terminalSafeText(str(event.text));
         if (!text) return '';
         this.wroteText = true;
         return this.emit(this.closeToolLine() + text);
       }
       case 'tool.started': {
-        const tool = str(event.tool);
-        const summary = str(event.summary);
+        const tool = shown(event.tool);
+        const summary = shown(event.summary);
         const out = this.closeToolLine() + this.lineBreak() + `⚙ ${tool}: ${summary}`;
         this.openTool = { tool, summary };
         return this.emit(out);
       }
       case 'tool.finished': {
-        const summary = str(event.summary);
+        const summary = shown(event.summary);
         const mark = event.ok === false ? ' ✗' : '';
         if (this.openTool && this.atLineStart === false) {
           const started = this.openTool.summary;
@@ -145,14 +155,14 @@ export class TurnRenderer {
           return this.emit(`${rest.trimEnd()}${mark}\n`);
         }
         this.openTool = undefined;
-        return this.emit(this.lineBreak() + `⚙ ${str(event.tool)}: ${summary}${mark}\n`);
+        return this.emit(this.lineBreak() + `⚙ ${shown(event.tool)}: ${summary}${mark}\n`);
       }
       case 'approval.requested':
-        return this.emit(this.closeToolLine() + this.lineBreak() + `⚠ ${str(event.tool)} wants to run: ${str(event.summary)}\n`);
+        return this.emit(this.closeToolLine() + this.lineBreak() + `⚠ ${shown(event.tool)} wants to run: ${shown(event.summary)}\n`);
       case 'approval.resolved':
         return this.emit(this.lineBreak() + (event.decision === 'approve' ? '✓ approved\n' : '✗ denied\n'));
       case 'turn.completed': {
-        const output = str(event.output);
+        const output = terminalSafeText(str(event.output));
         // Nothing streamed (a runtime that sends no deltas): the output is the whole reply.
         const text = !this.wroteText && output ? this.closeToolLine() + output : this.closeToolLine();
         return this.emit(text + this.lineBreakAfter(text));
@@ -161,7 +171,7 @@ export class TurnRenderer {
       case 'turn.cancelled':
       case 'turn.interrupted': {
         const status = event.type.slice('turn.'.length);
-        return this.emit(this.closeToolLine() + this.lineBreak() + describeUnfinishedTurn(status, str(event.error)) + '\n');
+        return this.emit(this.closeToolLine() + this.lineBreak() + describeUnfinishedTurn(status, shown(event.error)) + '\n');
       }
       default:
         return '';

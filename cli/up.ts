@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } from '../lib/config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, MIN_SECRET_LENGTH } from '../lib/log.js';
+import { isTetherSecretVariable, secretValuesIn } from '../lib/secret-variables.js';
 import { startRuntime } from '../runtime/main.js';
-import { PROVIDERS } from '../runtime/models/providers.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { waitForStopSignal } from './signals.js';
 
@@ -18,23 +18,30 @@ Bridges: telegram (TELEGRAM_BOT_TOKEN), feishu (FEISHU_APP_ID and FEISHU_APP_SEC
 credentials in the environment or a .env file here.
 `;
 
-/** One row per bridge `tether up` can run; a new platform is a new row. */
+/** One row per bridge `tether up` can run; a new platform is a new row. `credentials`: the only secrets its child is given. */
 const BRIDGES = [
-  { platform: 'telegram', command: 'telegram', credentials: 'TELEGRAM_BOT_TOKEN' },
-  { platform: 'feishu', command: 'feishu', credentials: 'FEISHU_APP_ID and FEISHU_APP_SECRET' },
+  { platform: 'telegram', command: 'telegram', credentials: ['TELEGRAM_BOT_TOKEN'] },
+  { platform: 'feishu', command: 'feishu', credentials: ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'] },
 ] as const;
+
+/** Every bridge talks to the runtime, so every bridge may have the runtime's token. */
+const SHARED_BRIDGE_SECRETS = ['TETHER_TOKEN'];
 
 /** A bridge that exits on its own is started again, waiting longer each time it fails quickly. */
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 60_000;
 const CHILD_STOP_MS = 10_000;
 
-/** Every variable that may hold a model provider's key: bridges talk only to the runtime and never need one. */
-const PROVIDER_KEY_VARIABLES = new Set(['TETHER_API_KEY', ...Object.values(PROVIDERS).flatMap((p) => p.keyEnv)]);
-
-/** The environment of a bridge child: this one without provider keys, pointed at this runtime. */
-export function bridgeEnvironment(env: Env, runtimeUrl: string, stateDir: string): Env {
-  const kept = Object.entries(env).filter(([name]) => !PROVIDER_KEY_VARIABLES.has(name));
+/**
+ * The environment of a bridge child, pointed at this runtime: no secret but its own credentials and
+ * the runtime token (no provider key, no other platform's token), and no variable whose value
+ * carries another secret (a TETHER_BASE_URL with a password), so its /proc/<pid>/environ holds
+ * nothing it does not use.
+ */
+export function bridgeEnvironment(env: Env, credentials: readonly string[], runtimeUrl: string, stateDir: string): Env {
+  const own = new Set([...credentials, ...SHARED_BRIDGE_SECRETS]);
+  const others = secretValuesIn(Object.fromEntries(Object.entries(env).filter(([name]) => !own.has(name)))).filter((s) => s.length >= MIN_SECRET_LENGTH);
+  const kept = Object.entries(env).filter(([name, value]) => own.has(name) || (!isTetherSecretVariable(name) && !others.some((s) => value?.includes(s))));
   return { ...Object.fromEntries(kept), TETHER_RUNTIME_URL: runtimeUrl, TETHER_STATE_DIR: stateDir };
 }
 
@@ -91,14 +98,14 @@ export async function run(args: string[]): Promise<number> {
   logger.info('runtime listening', { url: runtime.url, token_file: config.token ? undefined : `${runtime.stateDir}/runtime.token` });
 
   let stopping = false;
-  const bridgeEnv = bridgeEnvironment(env, runtime.url, config.stateDir);
   const supervised: Supervised[] = [];
   for (const b of BRIDGES) {
     if (!hasBridgeCredentials(env, b.platform)) continue;
+    const bridgeEnv = bridgeEnvironment(env, b.credentials, runtime.url, config.stateDir);
     supervised.push(superviseBridge(b.platform, b.command, bridgeEnv, () => stopping, (m, f) => logger.warn(m, f)));
   }
   if (supervised.length === 0) {
-    logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGES.map((b) => b.credentials).join(' or ')} in .env (or the environment) and run tether up again`);
+    logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGES.map((b) => b.credentials.join(' and ')).join(' or ')} in .env (or the environment) and run tether up again`);
   } else logger.info('bridges started', { bridges: supervised.map((s) => s.platform) });
 
   await waitForStopSignal(logger);

@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, registerSecret, type LogLevel } from './log.js';
+import { registerEnvironmentSecrets } from './secret-variables.js';
 import { PROVIDERS, isProviderName, type ProviderName } from '../runtime/models/providers.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -107,7 +108,9 @@ export interface CommonConfig {
   logLevel: LogLevel;
 }
 
+/** Also registers every secret the environment carries for redaction: every process loads this first. */
 export function loadCommonConfig(env: Env): CommonConfig {
+  registerEnvironmentSecrets(env);
   const explicit = raw(env, 'TETHER_STATE_DIR');
   const xdg = raw(env, 'XDG_STATE_HOME');
   const stateDir = explicit ? resolve(explicit) : join(xdg && isAbsolute(xdg) ? xdg : join(raw(env, 'HOME') ?? homedir(), '.local', 'state'), 'tether');

@@ -13,9 +13,12 @@ const SECRET_PATTERNS: RegExp[] = [
   /([?&](?:ticket|access_key|token|key)=)[^&\s"]+/gi,
 ];
 
+/** Shorter values are not registered: replacing every `abc` in a tool's output would hide more than it protects. */
+export const MIN_SECRET_LENGTH = 6;
+
 /** Registers a value that must never be printed (tokens, keys, app secrets). */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 6) secrets.add(value);
+  if (value && value.length >= MIN_SECRET_LENGTH) secrets.add(value);
 }
 
 // Longest first, so a secret that contains another is replaced whole, not around the shorter one.
@@ -61,9 +64,12 @@ export function dropSecretFragmentsAtCut(before: string, after: string): { befor
   return { before: before.slice(0, before.length - headCut), after: after.slice(tailCut) };
 }
 
+/** The user name and password of a URL (`https://user:pass@host`), which a log line must not carry. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"]+@/gi;
+
 /** Replaces every registered secret and secret-shaped string with [redacted]. */
 export function redact(text: string): string {
-  let out = scrubRegisteredSecrets(text);
+  let out = scrubRegisteredSecrets(text).replace(URL_USERINFO, '$1[redacted]@');
   for (const p of SECRET_PATTERNS) {
     out = out.replace(p, (_m, keep: unknown) => (typeof keep === 'string' && /[=\s]$/.test(keep) ? `${keep}[redacted]` : '[redacted]'));
   }

@@ -1,10 +1,11 @@
 // The ask/auto/readonly policy and durable approval records: a risky tool under `ask` waits for a person.
+import { approvalSafeText } from '../lib/approval-text.js';
 import type { ApprovalMode } from '../lib/config.js';
 import { HttpError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { RuntimeStore } from './store/store.js';
 import type { Approval, ApprovalDecision } from './store/types.js';
-import type { Tool } from './tools/types.js';
+import type { Tool, ToolPlan } from './tools/types.js';
 
 /** What the model is told when the person says no; the tool never ran. */
 export const DENIED_RESULT = 'the person denied this: the tool did not run. Do not try it again; tell them what you wanted to do and ask how to go on.';
@@ -14,9 +15,12 @@ export function effectiveMode(threadMode: ApprovalMode | null | undefined, runti
   return threadMode ?? runtimeMode;
 }
 
-/** Only `ask` stops for a person, and only for tools that change things (shell, writes). */
-export function needsApproval(mode: ApprovalMode, tool: Pick<Tool, 'risky'>): boolean {
-  return mode === 'ask' && tool.risky;
+/**
+ * `ask` stops for a person before tools that change things (shell, writes); any mode stops for a
+ * call whose plan says so (a write into .git/ asks even under `auto`).
+ */
+export function needsApproval(mode: ApprovalMode, tool: Pick<Tool, 'risky'>, plan?: Pick<ToolPlan, 'alwaysAsk'>): boolean {
+  return (mode === 'ask' && tool.risky) || (mode !== 'readonly' && plan?.alwaysAsk === true);
 }
 
 /** `readonly` offers only tools that change nothing, whatever the tool table says. */
@@ -35,8 +39,12 @@ export class ApprovalDesk {
     private readonly onDecided: (approval: Approval) => void,
   ) {}
 
-  /** Records a pending approval and emits approval.requested; call inside the write that suspends the turn. */
-  request(threadId: string, turnId: string, tool: string, summary: string): string {
+  /**
+   * Records a pending approval and emits approval.requested; call inside the write that suspends
+   * the turn. The summary is made approval-safe here, so every client shows control characters visibly.
+   */
+  request(threadId: string, turnId: string, tool: string, rawSummary: string): string {
+    const summary = approvalSafeText(rawSummary);
     const id = newId('apr');
     this.store.insertApproval({ id, threadId, turnId, tool, summary });
     this.store.appendEvent('approval.requested', threadId, turnId, { approval_id: id, tool, summary });

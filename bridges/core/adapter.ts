@@ -86,6 +86,11 @@ export interface ApprovalPrompt {
   tool: string;
   /** The exact command or path and a content summary, as the runtime sent it. */
   summary: string;
+  /**
+   * What to show beside the buttons, within the core's limit: the whole prompt, or (for a long
+   * summary, already sent whole as the messages before it) where it is, its length and its end.
+   * Shown as it is, never cut: an adapter that cannot fit it throws DeliveryError `too_long`.
+   */
   text: string;
 }
 
@@ -152,7 +157,7 @@ export interface ChatAdapter {
   typing?(to: ConversationRef): Promise<void>;
   /** Sends an approval request with Approve/Deny buttons. Throws DeliveryError. */
   askApproval?(to: ConversationRef, prompt: ApprovalPrompt, key: string): Promise<SentRef>;
-  /** Marks an approval prompt decided (edit the message, remove the buttons). Best effort. */
+  /** Marks an approval prompt decided or expired (edit the message to `text`, remove the buttons). Best effort. */
   markApprovalDecided?(to: ConversationRef, sent: SentRef, text: string): Promise<void>;
   /** Health the adapter wants reported (poll conflicts, connection state). */
   health?(): Record<string, unknown>;

@@ -1,6 +1,7 @@
 // Chat commands as a table: name, description for the platform's menu, and a plain handler.
 import { FINISHED_TURN_STATUSES, RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import { conversationKey } from './adapter.js';
+import { expiredAnswer } from './approval-prompt.js';
 import type { BridgeContext } from './context.js';
 import { REQUEST_APPROVAL_PREFIX, decideAccessRequest, findOpenRequest, openRequestById } from './enrolment.js';
 import type { InboxRow } from './store.js';
@@ -46,9 +47,12 @@ async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<
   const approval = args ? ctx.store.approval(args) : ctx.store.latestPendingApproval(conversation);
   if (!approval || approval.conversation !== conversation) return args ? `There is no approval ${args} in this conversation.` : 'Nothing is waiting for approval in this conversation.';
   if (approval.status === 'decided') return 'That approval was already decided.';
+  if (approval.status === 'expired') return expiredAnswer(approval.decision);
   try {
     await ctx.client.decideApproval(approval.approvalId, decision);
   } catch (err) {
+    // The turn's end is on its way in the event stream: that closes the row and edits the prompt.
+    if (err instanceof RuntimeApiError && err.code === 'approval_expired') return expiredAnswer(null);
     if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
       ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
       return 'That approval was already decided.';

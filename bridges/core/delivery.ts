@@ -2,10 +2,11 @@
 import { describeError } from '../../lib/errors.js';
 import { RuntimeApiError, type RuntimeEvent, type Thread } from '../../lib/runtime-client.js';
 import { DeliveryError, conversationKey, type ConversationRef } from './adapter.js';
-import { chunkLimit, chunkText } from './chunker.js';
+import { EXPIRY_REASONS, approvalPromptRows, closedPromptText, type ApprovalAsk } from './approval-prompt.js';
+import { chunkLimit, chunkText, shortenText } from './chunker.js';
 import { sleep, type BridgeContext } from './context.js';
 import { SendBudget, type ReleaseSend } from './send-budget.js';
-import type { NewOutbound, OutboundRow } from './store.js';
+import type { NewOutbound, OutboundBody, OutboundKind, OutboundRow } from './store.js';
 import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
 /** Events older than this are history (a replay after a restart): no typing, no progress lines for them. */
@@ -21,10 +22,6 @@ export const TURN_END_TEXT: Record<string, (ev: RuntimeEvent) => string> = {
   'turn.interrupted': () => 'The agent restarted before finishing this message. Send it again to retry.',
 };
 
-export function approvalText(ev: { approval_id: string; tool: string; summary: string }): string {
-  return `Approval needed: ${ev.tool}\n${ev.summary}\n\nReply /approve or /deny (id ${ev.approval_id}).`;
-}
-
 /**
  * The outbound rows one event of a bridge thread implies. Pure: the caller decides whether a
  * progress line is due (rate limit, config) and commits the rows with the cursor.
@@ -39,15 +36,12 @@ export function rowsForEvent(ev: RuntimeEvent, ref: ConversationRef, o: { textLi
     case 'turn.failed':
     case 'turn.cancelled':
     case 'turn.interrupted':
-      return [{ ref, kind: 'text', body: { text: chunkText(TURN_END_TEXT[ev.type]!(ev), chunkLimit(o.textLimit))[0]! } }];
-    case 'approval.requested': {
-      const a = { approval_id: String(ev.approval_id), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? '') };
-      const text = chunkText(approvalText(a), chunkLimit(o.textLimit))[0]!;
-      return [{ ref, kind: 'approval', body: { text, approvalId: a.approval_id, tool: a.tool, summary: a.summary } }];
-    }
+      return [{ ref, kind: 'text', body: { text: shortenText(TURN_END_TEXT[ev.type]!(ev), chunkLimit(o.textLimit)) } }];
+    case 'approval.requested':
+      return approvalPromptRows({ approvalId: String(ev.approval_id), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? '') }, ref, chunkLimit(o.textLimit));
     case 'tool.started':
       if (!o.progressDue) return [];
-      return [{ ref, kind: 'text', body: { text: chunkText(`… ${String(ev.tool ?? 'tool')}: ${String(ev.summary ?? '')}`.trim(), Math.min(300, chunkLimit(o.textLimit)))[0]!, bestEffort: true } }];
+      return [{ ref, kind: 'text', body: { text: shortenText(`… ${String(ev.tool ?? 'tool')}: ${String(ev.summary ?? '')}`.trim(), Math.min(300, chunkLimit(o.textLimit))), bestEffort: true } }];
     default:
       return [];
   }
@@ -212,7 +206,7 @@ export class Delivery {
     // An event that leaves nothing to send or record only moves the cursor: that move is deferred
     // (written with the next row or within CURSOR_FLUSH_MS), saving a commit per event.
     // Lost in a crash, it only replays events that yield nothing.
-    const records = ref !== null && (ev.type === 'approval.requested' || ev.type === 'approval.resolved');
+    const records = ref !== null && (ev.type === 'approval.requested' || ev.type === 'approval.resolved' || (TURN_ENDS.has(ev.type) && ctx.store.latestPendingApproval(conversationKey(ref)) !== undefined));
     if (rows.length === 0 && !records) {
       this.deferCursor(ev.seq);
       ctx.health.update({ eventCursor: ev.seq });
@@ -227,19 +221,33 @@ export class Delivery {
       if (ref && ev.type === 'approval.requested') {
         ctx.store.recordApproval({ approvalId: String(ev.approval_id), conversation: conversationKey(ref), threadId: ev.thread_id, ...(ev.turn_id ? { turnId: ev.turn_id } : {}), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? ''), now });
       }
-      if (ref && ev.type === 'approval.resolved') {
-        const approval = ctx.store.approval(String(ev.approval_id));
-        ctx.store.decideApprovalRow(String(ev.approval_id), String(ev.decision ?? 'decided'));
-        if (approval?.promptMessageId) {
-          const text = `${approval.tool}: ${approval.summary}\n\n→ ${ev.decision === 'approve' ? 'approved' : 'denied'}`;
-          rows.push({ ref, kind: 'approval_decided', body: { text, approvalId: approval.approvalId, promptMessageId: approval.promptMessageId } });
-        }
-      }
+      if (ref) rows.unshift(...this.closePrompts(ev, ref));
       if (rows.length > 0) ctx.store.enqueue(rows, now, conversationKey);
       ctx.store.setEventCursor(ev.seq);
     });
     ctx.health.update({ eventCursor: ev.seq, outboxDepth: ctx.store.outboxDepth(), inboxDepth: ctx.store.inboxDepth() });
     if (rows.length > 0) this.wake();
+  }
+
+  /**
+   * The edits an event implies for approval prompts, with their rows in the store updated: a
+   * decision closes its prompt, and a turn's end expires the prompts it left pending (the runtime
+   * expires them without an event of their own). Runs inside the event's transaction, so after a
+   * kill -9 the replayed event derives the same edits again. Each edit finds its message when it
+   * is sent: the prompt goes before it in the same conversation.
+   */
+  private closePrompts(ev: RuntimeEvent, ref: ConversationRef): NewOutbound[] {
+    const { store } = this.ctx;
+    const limit = chunkLimit(this.ctx.adapter.textLimit);
+    const edit = (a: ApprovalAsk, text: string): NewOutbound => ({ ref, kind: 'approval_decided', body: { text, approvalId: a.approvalId } });
+    if (ev.type === 'approval.resolved' && ev.decision !== 'expired') {
+      const approval = store.approval(String(ev.approval_id));
+      store.decideApprovalRow(String(ev.approval_id), String(ev.decision ?? 'decided'));
+      return approval ? [edit(approval, closedPromptText(approval, { decision: String(ev.decision) }, limit))] : [];
+    }
+    const expiry = EXPIRY_REASONS[ev.type];
+    if (!expiry || !ev.turn_id) return [];
+    return store.expireTurnApprovals(ev.thread_id, ev.turn_id, expiry.reason).map((a) => edit(a, closedPromptText(a, { expired: expiry.reason }, limit)));
   }
 
   private deferCursor(seq: number): void {
@@ -367,7 +375,7 @@ export class Delivery {
             break;
           case 'too_long': {
             const size = [...row.body.text].length;
-            const smaller = chunkText(row.body.text, Math.max(16, Math.floor(size / 2)));
+            const smaller = this.smallerRows(row, Math.max(16, Math.floor(size / 2)));
             if (size <= 16 || smaller.length < 2) {
               ctx.logger.error('platform refuses even a short message as too long; this message is dropped', { conversation, row: row.id });
               ctx.store.dropOutbound(row.id, 'too long');
@@ -402,6 +410,20 @@ export class Delivery {
     }
   }
 
+  /**
+   * A row the platform called too long, as smaller rows: text is re-chunked; an approval prompt
+   * is laid out again (its summary before a short message with the buttons), never cut.
+   */
+  private smallerRows(row: OutboundRow, limit: number): Array<{ kind: OutboundKind; body: OutboundBody }> {
+    if (row.kind === 'approval' && row.body.approvalId && row.body.summary !== undefined && !row.body.secret) {
+      const a = { approvalId: row.body.approvalId, tool: row.body.tool ?? 'tool', summary: row.body.summary };
+      const rows = approvalPromptRows(a, row.ref, limit).map(({ kind, body }) => ({ kind, body }));
+      // Already the short message with the buttons: laying it out again would only repeat the summary.
+      return [...rows.at(-1)!.body.text].length < [...row.body.text].length ? rows : [];
+    }
+    return chunkText(row.body.text, limit).map((text) => ({ kind: row.kind, body: { ...row.body, text } }));
+  }
+
   /** Health names how many conversations have replies that cannot be sent right now, and why. */
   private noteSendTrouble(conversation: string, error: string | undefined): void {
     if (error === undefined) this.sendTrouble.delete(conversation);
@@ -422,11 +444,14 @@ export class Delivery {
         if (row.body.approvalId) store.setApprovalPrompt(row.body.approvalId, sent.messageId);
         return sent.messageId;
       }
-      case 'approval_decided':
-        if (adapter.markApprovalDecided && row.body.promptMessageId) {
-          await adapter.markApprovalDecided(row.ref, { messageId: row.body.promptMessageId }, row.body.text).catch((err: unknown) => this.ctx.logger.debug('approval prompt not updated', { error: err }));
+      case 'approval_decided': {
+        // Looked up now, not when the row was made: the prompt may have been sent only since (rows of older versions carry it).
+        const promptMessageId = row.body.promptMessageId ?? (row.body.approvalId ? store.approval(row.body.approvalId)?.promptMessageId : null);
+        if (adapter.markApprovalDecided && promptMessageId) {
+          await adapter.markApprovalDecided(row.ref, { messageId: promptMessageId }, row.body.text).catch((err: unknown) => this.ctx.logger.debug('approval prompt not updated', { error: err }));
         }
-        return row.body.promptMessageId ?? '';
+        return promptMessageId ?? '';
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import { RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-clie
 import type { InboundAction, InboundMessage } from './adapter.js';
 import { conversationKey } from './adapter.js';
 import { decideAccess, type AccessDecision } from './access.js';
+import { expiredAnswer } from './approval-prompt.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
 import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
@@ -136,11 +137,14 @@ export class Inbox {
     const approval = ctx.store.approval(a.approvalId);
     if (!approval || approval.conversation !== conversation) return void (await answer('This approval belongs to another conversation.'));
     if (approval.status === 'decided') return void (await answer('Already decided.'));
+    if (approval.status === 'expired') return void (await answer(expiredAnswer(approval.decision)));
     try {
       await ctx.client.decideApproval(approval.approvalId, a.decision);
       ctx.store.decideApprovalRow(approval.approvalId, a.decision);
       await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.');
     } catch (err) {
+      // The turn's end is on its way in the event stream: that closes the row and edits the prompt.
+      if (err instanceof RuntimeApiError && err.code === 'approval_expired') return void (await answer(expiredAnswer(null)));
       if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
         ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
         return void (await answer('Already decided.'));

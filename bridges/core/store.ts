@@ -177,7 +177,9 @@ export interface ApprovalRow {
   turnId: string | null;
   tool: string;
   summary: string;
-  status: 'pending' | 'decided';
+  /** `expired` (its turn ended first) needs no migration: the column is TEXT. */
+  status: 'pending' | 'decided' | 'expired';
+  /** Decided: approve, deny or unknown. Expired: why (cancelled, failed, interrupted, ended). */
   decision: string | null;
   promptMessageId: string | null;
 }
@@ -336,7 +338,7 @@ export class BridgeStore {
       this.sql("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at < ?").run(week);
       this.sql('DELETE FROM attempts WHERE at < ?').run(day);
       this.sql('DELETE FROM codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)').run(day, day);
-      this.sql("DELETE FROM approvals WHERE status = 'decided' AND created_at < ?").run(week);
+      this.sql("DELETE FROM approvals WHERE status IN ('decided', 'expired') AND created_at < ?").run(week);
     });
   }
 
@@ -615,17 +617,17 @@ export class BridgeStore {
     this.sql(`UPDATE outbox SET status = 'dropped', error = ?, body = CASE WHEN json_extract(body, '$.secret') = 1 THEN ${SCRUBBED_BODY} ELSE body END WHERE id = ?`).run(reason, id);
   }
 
-  /** Replaces one text row by several smaller ones in its place, keeping the order. */
-  splitOutbound(row: OutboundRow, texts: string[]): void {
-    const [first, ...rest] = texts;
+  /** Replaces one row by several smaller ones in its place, keeping the order (an approval prompt's may change kind). */
+  splitOutbound(row: OutboundRow, parts: Array<{ kind: OutboundKind; body: OutboundBody }>): void {
+    const [first, ...rest] = parts;
     if (first === undefined) return;
     const next = this.sql("SELECT MIN(ord) AS o FROM outbox WHERE ord > ?").get(row.ord) as Raw;
     const ceiling = next.o === null ? row.ord + 1 : Number(next.o);
     const step = (ceiling - row.ord) / (rest.length + 1);
     this.transaction(() => {
-      this.sql("UPDATE outbox SET body = ?, status = 'pending' WHERE id = ?").run(JSON.stringify({ ...row.body, text: first }), row.id);
+      this.sql("UPDATE outbox SET kind = ?, body = ?, status = 'pending' WHERE id = ?").run(first.kind, JSON.stringify(first.body), row.id);
       const insert = this.sql("INSERT INTO outbox (ord, conversation, ref, kind, body, send_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
-      rest.forEach((text, i) => insert.run(row.ord + step * (i + 1), row.conversation, JSON.stringify(row.ref), row.kind, JSON.stringify({ ...row.body, text }), `${row.sendKey}.${i + 1}`, row.createdAt));
+      rest.forEach((p, i) => insert.run(row.ord + step * (i + 1), row.conversation, JSON.stringify(row.ref), p.kind, JSON.stringify(p.body), `${row.sendKey}.${i + 1}`, row.createdAt));
     });
   }
 
@@ -658,6 +660,14 @@ export class BridgeStore {
 
   decideApprovalRow(approvalId: string, decision: string): boolean {
     return this.sql("UPDATE approvals SET status = 'decided', decision = ? WHERE approval_id = ? AND status = 'pending'").run(decision, approvalId).changes === 1;
+  }
+
+  /** A turn ended: its approvals still pending can no longer be decided. Returns them, as they were. */
+  expireTurnApprovals(threadId: string, turnId: string, reason: string): ApprovalRow[] {
+    const match = "status = 'pending' AND (turn_id = ? OR (turn_id IS NULL AND thread_id = ?))";
+    const rows = (this.sql(`SELECT * FROM approvals WHERE ${match}`).all(turnId, threadId) as Raw[]).map(approvalFrom);
+    this.sql(`UPDATE approvals SET status = 'expired', decision = ? WHERE ${match}`).run(reason, turnId, threadId);
+    return rows;
   }
 
   setApprovalPrompt(approvalId: string, messageId: string): void {

@@ -5,7 +5,7 @@ import { TetherError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { DeliveryError, conversationKey, type ChatAdapter, type ConversationRef, type InboundHandlers, type SendLimits } from '../core/adapter.js';
 import { createFeishuApi, type BotInfo, type FeishuApi, type ReceiveIdType } from './api.js';
-import { approvalCard, decidedCard } from './approval-card.js';
+import { CARD_BODY_MAX_BYTES, approvalCard, cardBodyBytes, decidedCard } from './approval-card.js';
 import { FeishuConnection, type ConnectionTiming } from './connection.js';
 import { CREDENTIAL_CODES, CREDENTIALS_FIX, FeishuApiError, REPLY_TARGET_GONE_CODES, classifyFeishuFailure } from './failures.js';
 import { interpretCardAction, interpretMessageEvent } from './inbound.js';
@@ -251,8 +251,11 @@ export function createFeishuAdapter(config: FeishuConfig, logger: Logger, option
 
     async askApproval(to, prompt, key) {
       const content = approvalCard(prompt, to);
+      const uuid = sendUuid(key, content);
+      // Never a cut command beside live buttons: the core lays a prompt that is too long out again.
+      if (cardBodyBytes(content, uuid) > CARD_BODY_MAX_BYTES) throw new DeliveryError({ kind: 'too_long' }, 'approval card over Feishu\'s 30 KB');
       try {
-        return { messageId: await post(to, 'interactive', content, sendUuid(key, content), undefined) };
+        return { messageId: await post(to, 'interactive', content, uuid, undefined) };
       } catch (err) {
         throw deliveryError(err, 'askApproval');
       }

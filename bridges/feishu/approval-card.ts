@@ -11,8 +11,10 @@ export interface ApprovalButtonValue {
   kind: ConversationRef['kind'];
 }
 
-/** Cards are limited to 30 KB: a long command is cut, the whole of it stays one /approve away in the runtime. */
-const SUMMARY_MAX = 2000;
+/** Past this many code points a decided card's text is cut (it has no buttons then, so nothing can be approved unseen). */
+const DECIDED_TEXT_MAX = 2000;
+/** A card's request body may be 30 KB (230025 past it); what the prompt needs beyond its text stays well under the margin. */
+export const CARD_BODY_MAX_BYTES = 29 * 1024;
 
 function plain(content: string): { tag: 'plain_text'; content: string } {
   return { tag: 'plain_text', content };
@@ -27,18 +29,25 @@ function button(label: string, type: 'primary' | 'danger', value: ApprovalButton
   return { tag: 'button', text: plain(label), type, value };
 }
 
-/** The card JSON (1.0, shared so that an update shows to everyone: update_multi). */
+/**
+ * The card JSON (1.0, shared so that an update shows to everyone: update_multi): the core's text as
+ * it is (the whole command, or where the messages before it show it), then the buttons.
+ */
 export function approvalCard(prompt: ApprovalPrompt, to: ConversationRef): string {
   const base = { tether: 'approval' as const, id: prompt.approvalId, kind: to.kind, ...(to.topicId !== undefined ? { topic: to.topicId } : {}) };
   return JSON.stringify({
     config: { wide_screen_mode: true, update_multi: true },
     header: { title: plain(`Approval needed: ${cut(prompt.tool, 100)}`), template: 'orange' },
     elements: [
-      { tag: 'div', text: plain(cut(prompt.summary || prompt.text, SUMMARY_MAX)) },
+      { tag: 'div', text: plain(prompt.text) },
       { tag: 'action', actions: [button('Approve', 'primary', { ...base, decision: 'approve' }), button('Deny', 'danger', { ...base, decision: 'deny' })] },
-      { tag: 'note', elements: [plain(`Or reply /approve or /deny (id ${prompt.approvalId}).`)] },
     ],
   });
+}
+
+/** Bytes of the request that sends `content` as a card: what Feishu's 30 KB limit is counted on. */
+export function cardBodyBytes(content: string, uuid: string): number {
+  return Buffer.byteLength(JSON.stringify({ msg_type: 'interactive', content, uuid, receive_id: 'oc_00000000000000000000000000000000' }));
 }
 
 /** The same card once decided: the outcome and, when a button decided it, who pressed it (a mention shows their name), no buttons. */
@@ -47,7 +56,7 @@ export function decidedCard(text: string, decidedBy?: string): string {
   return JSON.stringify({
     config: { wide_screen_mode: true, update_multi: true },
     header: { title: plain('Approval decided'), template: 'grey' },
-    elements: [{ tag: 'div', text: plain(cut(text, SUMMARY_MAX)) }, ...by],
+    elements: [{ tag: 'div', text: plain(cut(text, DECIDED_TEXT_MAX)) }, ...by],
   });
 }
 

@@ -13,7 +13,8 @@ import {
   type SendLimits,
   type SentRef,
 } from '../core/adapter.js';
-import { approvalKeyboard, approvalMessageText } from './approval-buttons.js';
+import { shortenText } from '../core/chunker.js';
+import { CALLBACK_ANSWER_MAX, approvalKeyboard, approvalMessageText } from './approval-buttons.js';
 import { classifyTelegramFailure, describeTelegramError } from './failures.js';
 import { ALLOWED_UPDATES, interpretUpdate, type BotIdentity } from './inbound.js';
 import { DEFAULT_POLLER_TIMING, TelegramPoller, type PollerTiming } from './polling.js';
@@ -145,7 +146,7 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
         // Not awaited: under flood control the answer waits retry_after, and the poll must not wait with it.
         const answer = async (text: string) => {
           answered = true;
-          api.answerCallbackQuery(inbound.callbackQueryId, { text: [...text].slice(0, 200).join('') }).catch((err: unknown) => {
+          api.answerCallbackQuery(inbound.callbackQueryId, { text: shortenText(text, CALLBACK_ANSWER_MAX) }).catch((err: unknown) => {
             log.debug('answerCallbackQuery failed', { error: describeTelegramError(err, 'answerCallbackQuery') });
           });
         };
@@ -253,8 +254,11 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
 
     async askApproval(to: ConversationRef, prompt: ApprovalPrompt, _key: string): Promise<SentRef> {
       const keyboard = approvalKeyboard(prompt.approvalId);
+      const text = approvalMessageText(prompt, keyboard !== undefined);
+      // Never a cut command beside live buttons: the core lays a prompt that is too long out again.
+      if (text === undefined) throw new DeliveryError({ kind: 'too_long' }, `approval prompt over Telegram's ${TELEGRAM_TEXT_LIMIT} characters`);
       try {
-        const m = await api.sendMessage(chatIdOf(to), approvalMessageText(prompt, keyboard !== undefined), {
+        const m = await api.sendMessage(chatIdOf(to), text, {
           ...sendThread(to),
           ...(keyboard ? { reply_markup: keyboard } : {}),
           link_preview_options: { is_disabled: true },

@@ -1,10 +1,13 @@
-// Approval prompts as Telegram messages: the text with the exact command, and Approve/Deny buttons.
+// Approval prompts as Telegram messages: the core's text as it is, and Approve/Deny buttons.
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { ApprovalPrompt } from '../core/adapter.js';
+import { codePoints } from '../core/chunker.js';
 
 /** Telegram refuses callback_data over 64 bytes (BUTTON_DATA_INVALID). */
 export const CALLBACK_DATA_MAX_BYTES = 64;
 const TEXT_LIMIT = 4096;
+/** Telegram shows at most 200 characters of a button press's answer (answerCallbackQuery). */
+export const CALLBACK_ANSWER_MAX = 200;
 
 export function approvalCallbackData(approvalId: string, decision: 'approve' | 'deny'): string {
   return `ap:${approvalId}:${decision === 'approve' ? 'a' : 'd'}`;
@@ -31,17 +34,13 @@ export function approvalKeyboard(approvalId: string): InlineKeyboardMarkup | und
   };
 }
 
-function truncateCodePoints(text: string, max: number): string {
-  const points = [...text];
-  return points.length <= max ? text : points.slice(0, max - 1).join('') + '…';
-}
-
 /**
- * The prompt's text, always showing the exact command or path (the summary), within Telegram's limit.
- * The core's text is kept as it is; the summary is added only if the text does not already carry it.
+ * The prompt's text: the core's, never cut (it shows the whole summary, or follows the messages
+ * that do), with the exact commands to type added when there are no buttons and room for them.
+ * Undefined when the text itself is over Telegram's limit: the core lays the prompt out again.
  */
-export function approvalMessageText(prompt: ApprovalPrompt, withButtons: boolean): string {
+export function approvalMessageText(prompt: ApprovalPrompt, withButtons: boolean): string | undefined {
+  if (codePoints(prompt.text) > TEXT_LIMIT) return undefined;
   const hint = withButtons ? '' : `\n\nReply /approve ${prompt.approvalId} or /deny ${prompt.approvalId}`;
-  const base = prompt.text.includes(prompt.summary) ? prompt.text : `${prompt.text}\n\n${prompt.summary}`;
-  return truncateCodePoints(base, TEXT_LIMIT - [...hint].length) + hint;
+  return codePoints(prompt.text) + codePoints(hint) <= TEXT_LIMIT ? prompt.text + hint : prompt.text;
 }

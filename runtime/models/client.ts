@@ -3,6 +3,7 @@ import { Agent, request } from 'undici';
 import pRetry, { AbortError } from 'p-retry';
 import type { RuntimeConfig } from '../../lib/config.js';
 import type { Logger } from '../../lib/log.js';
+import { shownUrl, withoutUrlCredentials } from '../../lib/shown-url.js';
 import { VERSION } from '../../lib/version.js';
 import { CompletionAssembler } from './completion-assembler.js';
 import { classifyHttpFailure, classifyNetworkFailure, ModelError, RETRY_AFTER_CAP_MS, type ProviderIdentity } from './errors.js';
@@ -116,6 +117,9 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
   // undici's bodyTimeout is the idle time between body chunks: exactly the stall we must not wait out.
   const agent = new Agent({ connect: { timeout: connectTimeoutMs }, headersTimeout: headersTimeoutMs, bodyTimeout: idleTimeoutMs });
   const url = `${config.baseUrl}/chat/completions`;
+  // What messages show: no userinfo or query, where a password or key in TETHER_BASE_URL would be.
+  const shownBase = shownUrl(config.baseUrl);
+  const shownEndpoint = `${shownBase}/chat/completions`;
   const baseHeaders: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'text/event-stream',
@@ -154,7 +158,7 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
       try {
         parsed = JSON.parse(text);
       } catch {
-        throw new ModelError('provider_unavailable', `the provider at ${config.baseUrl} sent a JSON answer that cannot be read`, 'check TETHER_BASE_URL', { retryable: true });
+        throw new ModelError('provider_unavailable', `the provider at ${shownBase} sent a JSON answer that cannot be read`, 'check TETHER_BASE_URL', { retryable: true });
       }
       const outcome = assembler.accept(parsed);
       if (outcome.error) throw streamError(outcome.error, who);
@@ -163,7 +167,7 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
     }
     if (!/event-stream/i.test(contentType)) {
       discard(res.body);
-      throw new ModelError('provider_not_found', `${url} answered with ${contentType || 'no content type'}, not an event stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
+      throw new ModelError('provider_not_found', `${shownEndpoint} answered with ${contentType || 'no content type'}, not an event stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
     }
 
     let done = false;
@@ -196,19 +200,19 @@ export function createModelClient(config: RuntimeConfig, logger: Logger, options
     discard(res.body);
     if (failure) throw failure;
     if (assembler.chunks === 0 && !done) {
-      throw new ModelError('provider_not_found', `${url} did not speak the OpenAI chat-completions stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
+      throw new ModelError('provider_not_found', `${shownEndpoint} did not speak the OpenAI chat-completions stream`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1');
     }
     const result = assembler.result();
     if (!done && result.finishReason === null) {
       // The body ended cleanly but the completion did not: a proxy cut it, or the server died between writes.
-      throw new ModelError('provider_unavailable', `the reply from ${config.baseUrl} ended before it was complete`, 'try again; if it keeps happening check the model server’s logs', { retryable: true });
+      throw new ModelError('provider_unavailable', `the reply from ${shownBase} ended before it was complete`, 'try again; if it keeps happening check the model server’s logs', { retryable: true });
     }
     return result;
   }
 
   function streamError(error: { message: string; status?: number }, who: ProviderIdentity): ModelError {
     if (error.status !== undefined && error.status >= 400) return classifyHttpFailure(error.status, JSON.stringify({ error: { message: error.message } }), who, undefined, new Date(), retryAfterCapMs);
-    return new ModelError('provider_unavailable', `the provider at ${config.baseUrl} reported an error in the stream: ${error.message.slice(0, 300)}`, 'try again later', { retryable: true });
+    return new ModelError('provider_unavailable', `the provider at ${shownBase} reported an error in the stream: ${withoutUrlCredentials(error.message.slice(0, 300))}`, 'try again later', { retryable: true });
   }
 
   return {

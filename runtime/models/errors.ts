@@ -1,5 +1,6 @@
 // Model-provider failures as typed errors, and the pure rules that classify an HTTP answer or a network error.
 import { TetherError } from '../../lib/errors.js';
+import { shownUrl, withoutUrlCredentials } from '../../lib/shown-url.js';
 
 export type ModelErrorCode =
   | 'provider_unauthorized'
@@ -41,6 +42,7 @@ export class ModelError extends TetherError {
 /** Who we talked to, for messages: enough to find the setting to fix. */
 export interface ProviderIdentity {
   provider: string;
+  /** As configured; messages show it through shownUrl (no userinfo, no query). */
   baseUrl: string;
   model: string;
   apiKeyVariable: string;
@@ -59,7 +61,7 @@ export function providerMessage(bodyText: string): string {
     // Not JSON: an HTML error page says little; plain text is kept.
     message = /<[a-z!]/i.test(bodyText) ? '' : bodyText;
   }
-  message = message.replace(/\s+/g, ' ').trim();
+  message = withoutUrlCredentials(message).replace(/\s+/g, ' ').trim();
   return message.length > PROVIDER_MESSAGE_MAX ? `${message.slice(0, PROVIDER_MESSAGE_MAX)}…` : message;
 }
 
@@ -106,13 +108,14 @@ export function classifyHttpFailure(
   now: Date = new Date(),
   retryAfterCapMs = RETRY_AFTER_CAP_MS,
 ): ModelError {
-  const where = `the provider at ${who.baseUrl}`;
+  const base = shownUrl(who.baseUrl);
+  const where = `the provider at ${base}`;
   const message = providerMessage(bodyText);
   if (status === 401 || status === 403) {
     if (!who.hasKey) {
       return new ModelError('provider_unauthorized', `${where} (${who.provider}) needs an API key and none is set (${status})`, `set ${who.apiKeyVariable}`, { status });
     }
-    return new ModelError('provider_unauthorized', `the provider refused the API key (${status}) at ${who.baseUrl} (${who.provider})`, `check ${who.apiKeyVariable}`, { status });
+    return new ModelError('provider_unauthorized', `the provider refused the API key (${status}) at ${base} (${who.provider})`, `check ${who.apiKeyVariable}`, { status });
   }
   if (status === 404) {
     return new ModelError(
@@ -163,26 +166,27 @@ export interface NetworkFailureTimeouts {
  * reached onDelta: then a broken stream must not be retried, or the person would see text twice.
  */
 export function classifyNetworkFailure(err: unknown, who: ProviderIdentity, emitted: boolean, timeouts: NetworkFailureTimeouts): ModelError {
+  const base = shownUrl(who.baseUrl);
   if (err instanceof ModelError) {
-    if (emitted && err.retryable) return new ModelError('provider_stream_broken', `the reply from ${who.baseUrl} broke off after it had started (${err.message})`, 'send the message again', { ...(err.status !== undefined ? { status: err.status } : {}) });
+    if (emitted && err.retryable) return new ModelError('provider_stream_broken', `the reply from ${base} broke off after it had started (${err.message})`, 'send the message again', { ...(err.status !== undefined ? { status: err.status } : {}) });
     return err;
   }
   const code = errorCodeOf(err) ?? 'unknown';
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = withoutUrlCredentials(err instanceof Error ? err.message : String(err));
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new ModelError('provider_timeout', `the provider at ${who.baseUrl} sent no answer within ${Math.round(timeouts.headersTimeoutMs / 1000)} s`, 'check that the model server is running and not overloaded, or try again later');
+    return new ModelError('provider_timeout', `the provider at ${base} sent no answer within ${Math.round(timeouts.headersTimeoutMs / 1000)} s`, 'check that the model server is running and not overloaded, or try again later');
   }
   if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return new ModelError('provider_timeout', `the provider at ${who.baseUrl} stalled: no data for ${Math.round(timeouts.idleTimeoutMs / 1000)} s in the middle of a reply`, 'try again; if it keeps happening the model server is overloaded');
+    return new ModelError('provider_timeout', `the provider at ${base} stalled: no data for ${Math.round(timeouts.idleTimeoutMs / 1000)} s in the middle of a reply`, 'try again; if it keeps happening the model server is overloaded');
   }
   if (emitted) {
-    return new ModelError('provider_stream_broken', `the reply from ${who.baseUrl} broke off after it had started (${code})`, 'send the message again');
+    return new ModelError('provider_stream_broken', `the reply from ${base} broke off after it had started (${code})`, 'send the message again');
   }
   if (REFUSED_CODES.has(code)) {
-    return new ModelError('provider_unavailable', `cannot reach the provider at ${who.baseUrl} (${code})`, 'check that the model server is running and TETHER_BASE_URL is right, and that this host can reach it', { retryable: true });
+    return new ModelError('provider_unavailable', `cannot reach the provider at ${base} (${code})`, 'check that the model server is running and TETHER_BASE_URL is right, and that this host can reach it', { retryable: true });
   }
   if (BROKEN_CODES.has(code)) {
-    return new ModelError('provider_unavailable', `the provider at ${who.baseUrl} closed the connection (${code})`, 'try again later; if it keeps happening check the model server’s logs', { retryable: true });
+    return new ModelError('provider_unavailable', `the provider at ${base} closed the connection (${code})`, 'try again later; if it keeps happening check the model server’s logs', { retryable: true });
   }
-  return new ModelError('provider_unavailable', `the request to ${who.baseUrl} failed (${code}: ${detail})`, 'check TETHER_BASE_URL and the network', { retryable: false });
+  return new ModelError('provider_unavailable', `the request to ${base} failed (${code}: ${detail})`, 'check TETHER_BASE_URL and the network', { retryable: false });
 }

@@ -1,6 +1,7 @@
 // Checks a provider without spending tokens: GET /models with the key, for `tether doctor` and start-up hints.
 import { Agent, request } from 'undici';
 import type { RuntimeConfig } from '../../lib/config.js';
+import { shownUrl } from '../../lib/shown-url.js';
 import { VERSION } from '../../lib/version.js';
 import { classifyHttpFailure, classifyNetworkFailure, ModelError, type ProviderIdentity } from './errors.js';
 
@@ -53,19 +54,19 @@ export async function probeProvider(config: RuntimeConfig, options: ProbeOptions
     try {
       models = modelIdsOf(JSON.parse(text));
     } catch {
-      return done({ ok: false, models: [], modelListed: undefined, error: new ModelError('provider_not_found', `${config.baseUrl}/models did not answer with JSON`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1') });
+      return done({ ok: false, models: [], modelListed: undefined, error: new ModelError('provider_not_found', `${shownUrl(config.baseUrl)}/models did not answer with JSON`, 'TETHER_BASE_URL must be the OpenAI-compatible root of the provider, usually ending in /v1') });
     }
     const modelListed = models.length === 0 ? undefined : models.includes(config.model);
     if (modelListed === false) {
       const sample = models.slice(0, 5).join(', ');
-      return done({ ok: false, models, modelListed, error: new ModelError('provider_not_found', `${config.baseUrl} does not list the model ${JSON.stringify(config.model)} (it has ${sample}${models.length > 5 ? ', …' : ''})`, 'set TETHER_MODEL to one of the listed models (for Ollama: ollama pull the model first)') });
+      return done({ ok: false, models, modelListed, error: new ModelError('provider_not_found', `${shownUrl(config.baseUrl)} does not list the model ${JSON.stringify(config.model)} (it has ${sample}${models.length > 5 ? ', …' : ''})`, 'set TETHER_MODEL to one of the listed models (for Ollama: ollama pull the model first)') });
     }
     return done({ ok: true, models, modelListed });
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     const timedOut = signal.aborted;
     const error = timedOut
-      ? new ModelError('provider_timeout', `the provider at ${config.baseUrl} did not answer within ${Math.round(timeoutMs / 1000)} s`, 'check that the model server is running and reachable from this host')
+      ? new ModelError('provider_timeout', `the provider at ${shownUrl(config.baseUrl)} did not answer within ${Math.round(timeoutMs / 1000)} s`, 'check that the model server is running and reachable from this host')
       : classifyNetworkFailure(err, who, false, { headersTimeoutMs: timeoutMs, idleTimeoutMs: timeoutMs });
     return done({ ok: false, models: [], modelListed: undefined, error });
   } finally {

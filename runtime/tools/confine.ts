@@ -1,6 +1,7 @@
 // Path confinement: every path a file tool touches resolves, symlinks included, to a place inside the workspace.
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { protectedReason, protectedRefusal } from './protected-paths.js';
 
 export type Confinement =
   | {
@@ -49,17 +50,31 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** The refusal for a protected real path, or undefined; names the real target when a symlink led there. */
+function refuseProtected(workspace: string, requested: string, lexicalPath: string, real: string, stateDir: string | undefined): { ok: false; reason: string } | undefined {
+  const what = protectedReason(real, stateDir);
+  if (what === undefined) return undefined;
+  const via = real === lexicalPath ? undefined : isInside(workspace, real) ? relative(workspace, real) || '.' : real;
+  return { ok: false, reason: protectedRefusal(requested, what, via) };
+}
+
 /**
  * Confines `requested` to `workspace` (a real path). Existing paths are resolved with realpath;
  * a path not yet created is resolved through its nearest existing ancestor, so a symlinked parent
- * pointing outside is caught. Symlinks that lead outside are refused, never followed. Never throws.
+ * pointing outside is caught. Symlinks that lead outside are refused, never followed. Paths that
+ * are, or lead to, a protected file (.env, the state dir `stateDir`, a real path) are refused
+ * before anything is opened. Never throws.
  */
-export async function confinePath(workspace: string, requested: string): Promise<Confinement> {
+export async function confinePath(workspace: string, requested: string, stateDir?: string): Promise<Confinement> {
   const lexical = lexicalTarget(workspace, requested);
   if (!lexical.ok) return lexical;
+  const named = protectedReason(lexical.path, stateDir);
+  if (named !== undefined) return { ok: false, reason: protectedRefusal(requested, named) };
 
   try {
     const real = await realpath(lexical.path);
+    const refused = refuseProtected(workspace, requested, lexical.path, real, stateDir);
+    if (refused) return refused;
     if (!isInside(workspace, real)) return outside(requested, workspace, lexical.absolute ? undefined : 'through a symlink');
     return { ok: true, path: real, shown: lexical.shown, exists: true };
   } catch (err) {
@@ -81,8 +96,11 @@ export async function confinePath(workspace: string, requested: string): Promise
   for (let dir = dirname(lexical.path); ; dir = dirname(dir)) {
     try {
       const real = await realpath(dir);
+      const path = join(real, ...missing.reverse());
+      const refused = refuseProtected(workspace, requested, lexical.path, path, stateDir);
+      if (refused) return refused;
       if (!isInside(workspace, real)) return outside(requested, workspace, lexical.absolute ? undefined : 'through a symlinked parent directory');
-      return { ok: true, path: join(real, ...missing.reverse()), shown: lexical.shown, exists: false };
+      return { ok: true, path, shown: lexical.shown, exists: false };
     } catch (err) {
       if (code(err) !== 'ENOENT' && code(err) !== 'ENOTDIR') return { ok: false, reason: `path ${requested} cannot be resolved: ${(err as Error).message}` };
       // A dangling symlink as a parent would be created through by mkdir -p: refuse it too.

@@ -5,6 +5,7 @@ import { dropSecretFragmentsAtCut } from '../../lib/log.js';
 import { parseArguments } from './arguments.js';
 import { confinePath } from './confine.js';
 import { formatBytes, headline, plural, utf8CutBefore } from './measure.js';
+import { openedOutside } from './opened-path.js';
 import type { Tool, ToolContext, ToolOutcome } from './types.js';
 
 export interface ReadFileArguments {
@@ -115,7 +116,7 @@ async function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
     return { ok: false, content: `bad arguments: ${parsed.problem}; call read_file with {"path": "<relative path>", "offset"?: <first line>, "limit"?: <lines>}`, summary: `read_file: bad arguments (${parsed.problem})` };
   }
   const { path, offset = 1, limit = Number.MAX_SAFE_INTEGER } = parsed.value;
-  const where = await confinePath(ctx.workspace, path);
+  const where = await confinePath(ctx.workspace, path, ctx.stateDir);
   if (!where.ok) return refused(path, where.reason);
   if (!where.exists) return refused(where.shown, `no such file: ${where.shown} (list_dir shows what exists)`);
 
@@ -131,9 +132,15 @@ async function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
     return refused(where.shown, `${where.shown} cannot be opened: ${(err as Error).message}`);
   }
   try {
+    const moved = await openedOutside(file.fd, ctx.workspace, ctx.stateDir, path);
+    if (moved) return refused(where.shown, moved);
     const stat = await file.stat();
     if (stat.isDirectory()) return refused(where.shown, `${where.shown} is a directory; use list_dir to see what it holds`);
     if (!stat.isFile()) return refused(where.shown, `${where.shown} is not a regular file (a device, socket or pipe); it is not read`);
+    // A second name may be outside the workspace (or be .env): the path alone cannot prove where the file lives.
+    if (stat.nlink > 1) {
+      return refused(where.shown, `${where.shown} has ${stat.nlink} hard links, so it may be a file from outside the workspace (or a protected one) under a second name; read_file does not read it. If it is yours, use shell (e.g. \`cat ${where.shown}\`)`);
+    }
     const slice = await readLines(file, stat.size, offset, limit, ctx.outputMax, ctx.signal);
     if (slice.binary) {
       return refused(where.shown, `${where.shown} looks binary (it has NUL bytes; ${formatBytes(stat.size)}); read_file only reads text, use shell (e.g. \`file\`, \`xxd | head\`) to inspect it`);

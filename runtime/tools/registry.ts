@@ -4,25 +4,32 @@ import { scrubRegisteredSecrets } from '../../lib/log.js';
 import { listDirTool } from './list-dir.js';
 import { readFileTool } from './read-file.js';
 import { shellTool } from './shell.js';
-import type { Tool } from './types.js';
+import type { Tool, ToolContext } from './types.js';
 import { writeFileTool } from './write-file.js';
 
 /**
  * The same tool, with Tether's own secrets (the values registered with registerSecret) replaced by
- * [redacted] in everything it says: describe() (tool.started, approvals), and an outcome's content
+ * [redacted] in everything it says: describe() and plan() (tool.started, approvals), and an outcome's content
  * (the model) and summary (tool.finished). A `cat runtime.token` or an `env` run by hand then shows
  * the model nothing it could leak. Done here once, so no tool can forget it.
  */
 export function withSecretsScrubbed(tool: Tool): Tool {
+  const plan = tool.plan?.bind(tool);
   return {
     schema: tool.schema,
     risky: tool.risky,
     readonly: tool.readonly,
     describe: (args) => scrubRegisteredSecrets(tool.describe(args)),
-    async run(args, ctx) {
+    ...(plan && {
+      async plan(args: unknown, ctx: ToolContext) {
+        const planned = await plan(args, ctx);
+        return { ...planned, summary: scrubRegisteredSecrets(planned.summary) };
+      },
+    }),
+    async run(args, ctx, grant) {
       let outcome;
       try {
-        outcome = await tool.run(args, ctx);
+        outcome = await tool.run(args, ctx, grant);
       } catch (err) {
         // The runtime core shows a thrown error's message to the model, so it is scrubbed too.
         if (err instanceof Error) err.message = scrubRegisteredSecrets(err.message);

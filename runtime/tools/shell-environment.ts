@@ -1,37 +1,22 @@
-// The environment a shell command starts with: the runtime's own, minus Tether's secrets (a list plus name patterns).
-import { PROVIDERS } from '../models/providers.js';
+// The environment a shell command starts with: the runtime's own, minus Tether's credentials (lib/secret-variables).
 import type { Env } from '../../lib/config.js';
+import { MIN_SECRET_LENGTH } from '../../lib/log.js';
+import { isTetherSecretVariable, secretValuesIn } from '../../lib/secret-variables.js';
 
-/** Credentials Tether itself reads; a command run by the model must never see them. */
-export const TETHER_SECRET_VARIABLES: ReadonlySet<string> = new Set([
-  'TETHER_TOKEN',
-  'TETHER_API_KEY',
-  'TELEGRAM_BOT_TOKEN',
-  'FEISHU_APP_ID',
-  'FEISHU_APP_SECRET',
-  'SLACK_BOT_TOKEN',
-  'SLACK_APP_TOKEN',
-  'DISCORD_BOT_TOKEN',
-  ...Object.values(PROVIDERS).flatMap((p) => p.keyEnv),
-]);
+export { isTetherSecretVariable };
 
 /**
- * Names that look like a key of a model provider or a credential of a chat platform, so a provider
- * or bridge added later is covered without touching the list.
+ * `env` without Tether's credential variables, and without any other variable whose value carries
+ * one of their secrets (a TETHER_BASE_URL with a password in it), so a command cannot take over the
+ * bot or the provider account.
  */
-export const SECRET_VARIABLE_PATTERNS: readonly RegExp[] = [
-  /_API_KEY$/i,
-  /^(TETHER|TELEGRAM|FEISHU|LARK|SLACK|DISCORD)_\w*(TOKEN|SECRET|KEY|PASSWORD)\w*$/i,
-];
-
-export function isTetherSecretVariable(name: string): boolean {
-  return TETHER_SECRET_VARIABLES.has(name.toUpperCase()) || SECRET_VARIABLE_PATTERNS.some((p) => p.test(name));
-}
-
 export function shellEnvironment(env: Env): Record<string, string> {
+  const secrets = secretValuesIn(env).filter((s) => s.length >= MIN_SECRET_LENGTH);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !isTetherSecretVariable(name)) out[name] = value;
+    if (value === undefined || isTetherSecretVariable(name)) continue;
+    if (secrets.some((s) => value.includes(s))) continue;
+    out[name] = value;
   }
   return out;
 }

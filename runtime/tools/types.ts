@@ -9,11 +9,28 @@ export interface ToolContext {
   shellTimeoutMs: number;
   outputMax: number;
   /**
-   * TETHER_STATE_DIR. When set, the shell records each running process group in
-   * `<stateDir>/tool-processes/` so reapOrphanedToolProcesses can kill it after the runtime died
-   * with SIGKILL; when absent, nothing is recorded.
+   * Real path of TETHER_STATE_DIR. When set, the file tools refuse everything in it, and the shell
+   * records each running process group in `<stateDir>/tool-processes/` so
+   * reapOrphanedToolProcesses can kill it after the runtime died with SIGKILL; when absent,
+   * nothing is recorded.
    */
   stateDir?: string;
+}
+
+/** What a call will really do, found by looking at the filesystem before anyone is asked. */
+export interface ToolPlan {
+  /** One line for tool.started and approval.requested, naming the real target when it differs. */
+  summary: string;
+  /** A person must approve even under `auto` (a write into .git/). */
+  alwaysAsk: boolean;
+  /** The real target the summary names; the run checks it is still the same. */
+  target?: string;
+}
+
+/** How this call came to run: the plan shown for it, and whether a person approved that plan. */
+export interface ToolCallGrant {
+  plan?: ToolPlan;
+  approved: boolean;
 }
 
 export interface ToolOutcome {
@@ -35,6 +52,14 @@ export interface Tool {
    * summary for writes. Never throws; bad arguments are described as such.
    */
   describe(args: unknown): string;
-  /** Runs the tool. Bad arguments and confinement refusals are outcomes (ok: false), not throws. */
-  run(args: unknown, ctx: ToolContext): Promise<ToolOutcome>;
+  /**
+   * Optional: where the call really goes, before it is asked for or run (write_file resolves
+   * symlinks). Without it the plan is describe()'s line. Never throws.
+   */
+  plan?(args: unknown, ctx: ToolContext): Promise<ToolPlan>;
+  /**
+   * Runs the tool. Bad arguments and confinement refusals are outcomes (ok: false), not throws.
+   * `grant` says what was shown and approved; without one nothing was approved.
+   */
+  run(args: unknown, ctx: ToolContext, grant?: ToolCallGrant): Promise<ToolOutcome>;
 }

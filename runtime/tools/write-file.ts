@@ -1,12 +1,14 @@
 // The write_file tool: creates or replaces a file of the workspace atomically (temp file + rename in the same directory).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import { parseArguments } from './arguments.js';
-import { confinePath, isInside } from './confine.js';
+import { confinePath, isInside, lexicalTarget } from './confine.js';
 import { countLines, formatBytes, headline, oneLine, plural } from './measure.js';
-import type { Tool, ToolContext, ToolOutcome } from './types.js';
+import { descriptorPath, openedOutside, realPathOf } from './opened-path.js';
+import { isInGitDirectory } from './protected-paths.js';
+import type { Tool, ToolCallGrant, ToolContext, ToolOutcome, ToolPlan } from './types.js';
 
 export interface WriteFileArguments {
   path: string;
@@ -38,55 +40,70 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** Where a write of `path` would land, found before anyone is asked and again just before writing. */
+interface WriteTarget {
+  /** The path as the workspace sees it, for messages. */
+  shown: string;
+  /** The real path, every symlink on the way resolved: where writing through lands. */
+  real: string;
+  /** `real` relative to the workspace. */
+  realShown: string;
+  /** When the path's last component is a symlink: where that symlink itself is (its directory resolved). */
+  link: string | undefined;
+  /** The real path or the symlink is in a .git directory: a person must approve even under auto. */
+  intoGit: boolean;
+}
+
+type Resolved = { ok: true; target: WriteTarget } | { ok: false; reason: string; shown: string };
+
+async function resolveTarget(ctx: ToolContext, path: string): Promise<Resolved> {
+  const where = await confinePath(ctx.workspace, path, ctx.stateDir);
+  if (!where.ok) return { ok: false, reason: where.reason, shown: path };
+  const lexical = lexicalTarget(ctx.workspace, path);
+  if (!lexical.ok) return { ok: false, reason: lexical.reason, shown: path };
+  let link: string | undefined;
+  if ((await lstat(lexical.path).catch(() => undefined))?.isSymbolicLink()) {
+    link = join(await realpath(dirname(lexical.path)), basename(lexical.path));
+    if (!isInside(ctx.workspace, link)) return { ok: false, reason: `path ${path} is a symlink outside the workspace; file tools only work inside ${ctx.workspace}, use a path relative to it`, shown: path };
+  }
+  const realShown = relative(ctx.workspace, where.path) || '.';
+  const linkShown = link === undefined ? '' : relative(ctx.workspace, link);
+  const intoGit = isInGitDirectory(realShown) || isInGitDirectory(linkShown);
+  return { ok: true, target: { shown: where.shown, real: where.path, realShown, link, intoGit } };
+}
+
+/** `docs/notes.md → .git/config` when a symlink leads elsewhere, else the path. */
+function pathAndTarget(t: WriteTarget): string {
+  return t.realShown === t.shown ? t.shown : `${t.shown} → ${t.realShown}`;
+}
+
+async function plan(args: unknown, ctx: ToolContext): Promise<ToolPlan> {
+  const parsed = parseWriteFileArguments(args);
+  if (!parsed.ok) return { summary: `write_file (bad arguments: ${parsed.problem})`, alwaysAsk: false };
+  const resolved = await resolveTarget(ctx, parsed.value.path).catch(() => undefined);
+  if (!resolved?.ok) return { summary: describeWrite(parsed.value.path, parsed.value.content), alwaysAsk: false };
+  const t = resolved.target;
+  return { summary: describeWrite(pathAndTarget(t), parsed.value.content), alwaysAsk: t.intoGit, target: t.real };
+}
+
 /** Makes the file's directory durable after a rename; best effort (some filesystems refuse fsync on directories). */
-async function syncDirectory(dir: string): Promise<void> {
+async function syncDirectory(dir: FileHandle): Promise<void> {
   try {
-    const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await dir.sync();
   } catch {
     // durability of the rename is a bonus, not a condition of success
   }
 }
 
-async function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
-  const parsed = parseWriteFileArguments(args);
-  if (!parsed.ok) {
-    return { ok: false, content: `bad arguments: ${parsed.problem}; call write_file with {"path": "<relative path>", "content": "<the whole new file>"}`, summary: `write_file: bad arguments (${parsed.problem})` };
-  }
-  const { path, content } = parsed.value;
-  if (ctx.signal.aborted) return refused(path, 'not written: the turn was already stopped');
-  const where = await confinePath(ctx.workspace, path);
-  if (!where.ok) return refused(path, where.reason);
-  const target = where.path;
-  const dir = dirname(target);
-
-  let previousMode: number | undefined;
-  let previousSize: number | undefined;
-  if (where.exists) {
-    const existing = await stat(target).catch(() => undefined);
-    if (existing?.isDirectory()) return refused(where.shown, `${where.shown} is a directory; write to a file path inside it`);
-    if (existing && !existing.isFile()) return refused(where.shown, `${where.shown} is not a regular file; it is not replaced`);
-    previousMode = existing ? existing.mode & 0o7777 : undefined;
-    previousSize = existing?.size;
-  }
-
+/**
+ * Writes `content` as `name` in the directory open as `dir`: a new temporary file (O_EXCL|O_NOFOLLOW),
+ * fsynced, renamed over the name. On Linux both go through /proc/self/fd, so they land in the
+ * directory that was opened and checked even if its path is swapped for a symlink meanwhile.
+ */
+async function writeAtomically(dir: FileHandle, dirPath: string, name: string, content: string, previousMode: number | undefined): Promise<void> {
+  const base = (await realPathOf(dir.fd)) === undefined ? dirPath : descriptorPath(dir.fd);
+  const temp = join(base, `.${name}.${randomBytes(6).toString('hex')}.tether-tmp`);
   try {
-    await mkdir(dir, { recursive: true });
-    // Check again after creating directories: a symlink swapped in meanwhile must not carry the write outside.
-    const realDir = await realpath(dir);
-    if (realDir !== dir || !isInside(ctx.workspace, realDir)) return refused(where.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);
-  } catch (err) {
-    if (code(err) === 'EEXIST' || code(err) === 'ENOTDIR') return refused(where.shown, `cannot create the directory of ${where.shown}: a file is in the way`);
-    return refused(where.shown, `cannot create the directory of ${where.shown}: ${(err as Error).message}`);
-  }
-
-  const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tether-tmp`);
-  try {
-    // O_EXCL + O_NOFOLLOW: the temp file is new, never something planted under its name.
     const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, previousMode ?? 0o666);
     try {
       await handle.writeFile(content, 'utf8');
@@ -97,20 +114,84 @@ async function run(args: unknown, ctx: ToolContext): Promise<ToolOutcome> {
       await handle.close();
     }
     // rename replaces whatever is at the name (even a symlink planted there) instead of writing through it.
-    await rename(temp, target);
+    await rename(temp, join(base, name));
   } catch (err) {
     await unlink(temp).catch(() => {});
-    if (code(err) === 'ENOSPC') return refused(where.shown, `${where.shown} was not written: the disk is full`);
-    if (code(err) === 'EACCES' || code(err) === 'EPERM') return refused(where.shown, `${where.shown} was not written: permission denied`);
-    return refused(where.shown, `${where.shown} was not written: ${(err as Error).message}`);
+    throw err;
   }
-  await syncDirectory(dir);
+}
+
+async function run(args: unknown, ctx: ToolContext, grant: ToolCallGrant = { approved: false }): Promise<ToolOutcome> {
+  const parsed = parseWriteFileArguments(args);
+  if (!parsed.ok) {
+    return { ok: false, content: `bad arguments: ${parsed.problem}; call write_file with {"path": "<relative path>", "content": "<the whole new file>"}`, summary: `write_file: bad arguments (${parsed.problem})` };
+  }
+  const { path, content } = parsed.value;
+  if (ctx.signal.aborted) return refused(path, 'not written: the turn was already stopped');
+  const resolved = await resolveTarget(ctx, path);
+  if (!resolved.ok) return refused(resolved.shown, resolved.reason);
+  const t = resolved.target;
+
+  const planned = grant.plan?.target;
+  if (planned !== undefined && planned !== t.real) {
+    const was = isInside(ctx.workspace, planned) ? relative(ctx.workspace, planned) || '.' : planned;
+    return refused(t.shown, `not written: ${t.shown} now leads to ${t.realShown}, not to ${was} as shown before; call write_file again to see where it goes`);
+  }
+  if (t.intoGit && !grant.approved) {
+    return refused(t.shown, `not written: ${pathAndTarget(t)} is inside a .git directory, where a changed file can run commands (hooks, config); such writes need a person's approval`);
+  }
+  // A symlink is written through only to the target a person approved; otherwise the symlink itself is replaced.
+  const through = t.link === undefined || (grant.approved && planned === t.real);
+  const dest = through ? t.real : t.link!;
+  const dir = dirname(dest);
+
+  let previousMode: number | undefined;
+  let previousSize: number | undefined;
+  const existing = await lstat(dest).catch(() => undefined);
+  const real = through ? existing : await stat(t.real).catch(() => undefined);
+  if (real?.isDirectory()) return refused(t.shown, `${pathAndTarget(t)} is a directory; write to a file path inside it`);
+  if (existing && !existing.isFile() && !existing.isSymbolicLink()) return refused(t.shown, `${t.shown} is not a regular file; it is not replaced`);
+  if (existing?.isFile()) {
+    previousMode = existing.mode & 0o7777;
+    previousSize = existing.size;
+  }
+
+  let dirHandle: FileHandle;
+  try {
+    await mkdir(dir, { recursive: true });
+    // Check again after creating directories: a symlink swapped in meanwhile must not carry the write outside.
+    const realDir = await realpath(dir);
+    if (realDir !== dir || !isInside(ctx.workspace, realDir)) return refused(t.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);
+    dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (code(err) === 'EEXIST' || code(err) === 'ENOTDIR') return refused(t.shown, `cannot create the directory of ${t.shown}: a file is in the way`);
+    if (code(err) === 'ELOOP') return refused(t.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);
+    return refused(t.shown, `cannot create the directory of ${t.shown}: ${(err as Error).message}`);
+  }
+  try {
+    const opened = await realPathOf(dirHandle.fd);
+    const moved = await openedOutside(dirHandle.fd, ctx.workspace, ctx.stateDir, path);
+    if (moved) return refused(t.shown, moved);
+    if (opened !== undefined && opened !== dir) return refused(t.shown, `path ${path} changed while writing (its directory is now ${opened}); nothing was written`);
+    await writeAtomically(dirHandle, dir, basename(dest), content, previousMode);
+    await syncDirectory(dirHandle);
+  } catch (err) {
+    if (code(err) === 'ENOSPC') return refused(t.shown, `${t.shown} was not written: the disk is full`);
+    if (code(err) === 'EACCES' || code(err) === 'EPERM') return refused(t.shown, `${t.shown} was not written: permission denied`);
+    return refused(t.shown, `${t.shown} was not written: ${(err as Error).message}`);
+  } finally {
+    await dirHandle.close().catch(() => {});
+  }
 
   const bytes = Buffer.byteLength(content);
   const what = `${plural(countLines(content), 'line')}, ${formatBytes(bytes)}`;
+  if (!through) {
+    const said = `replaced the symlink ${t.shown} (it led to ${t.realShown}) with a file (${what})`;
+    return { ok: true, content: `${said}; ${t.realShown} was not changed`, summary: said };
+  }
   const verb = previousSize === undefined ? 'created' : 'replaced';
   const was = previousSize === undefined ? '' : `; it had ${formatBytes(previousSize)}`;
-  return { ok: true, content: `${verb} ${where.shown} (${what}${was})`, summary: `${verb} ${where.shown} (${what})` };
+  return { ok: true, content: `${verb} ${pathAndTarget(t)} (${what}${was})`, summary: `${verb} ${pathAndTarget(t)} (${what})` };
 }
 
 export const writeFileTool: Tool = {
@@ -135,5 +216,6 @@ export const writeFileTool: Tool = {
     if (!parsed.ok) return `write_file (bad arguments: ${parsed.problem})`;
     return describeWrite(parsed.value.path, parsed.value.content);
   },
+  plan,
   run,
 };

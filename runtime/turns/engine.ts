@@ -1,8 +1,10 @@
 // Runs turns: the queue, one AbortController per running turn, cancel, timeout, approvals and restart recovery.
 import { realpathSync } from 'node:fs';
+import { approvalSafeText } from '../../lib/approval-text.js';
 import type { ApprovalMode, RuntimeConfig } from '../../lib/config.js';
 import { describeError, HttpError, TetherError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
+import { scrubRegisteredSecrets, type Logger } from '../../lib/log.js';
+import { withoutUrlCredentials } from '../../lib/shown-url.js';
 import { ApprovalDesk, effectiveMode, offeredTools } from '../approvals.js';
 import type { RuntimeCounters } from '../metrics.js';
 import type { ModelClient } from '../models/types.js';
@@ -39,6 +41,11 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
+/** A failure as turn.failed shows it to every client: no registered secret, no credentials of a URL, no raw control characters (a provider's own words are in it). */
+function shownError(err: unknown): string {
+  return approvalSafeText(withoutUrlCredentials(scrubRegisteredSecrets(describeError(err))));
+}
+
 export const INTERRUPTED_ERROR = 'the runtime stopped while this turn was running; send the message again to retry';
 
 export interface TurnEngineDeps {
@@ -55,6 +62,8 @@ export class TurnEngine {
   private readonly queue: TurnQueue;
   private readonly active = new Map<string, ActiveRun>();
   private readonly workspace: string;
+  /** Real path of the state dir, which the file tools refuse to touch. */
+  private readonly stateDir: string;
   private stopping = false;
   private started = false;
   private pumpScheduled = false;
@@ -69,6 +78,7 @@ export class TurnEngine {
     this.queue = new TurnQueue(deps.config.workers);
     this.approvals = new ApprovalDesk(deps.store, (a) => this.onApprovalDecided(a));
     this.workspace = realpathSync(deps.config.workspace);
+    this.stateDir = realpathSync(deps.config.stateDir);
   }
 
   get queuedCount(): number {
@@ -176,7 +186,7 @@ export class TurnEngine {
     }
   }
 
-  private initialState(turn: Turn, mode: ApprovalMode, tools: readonly Tool[]): LoopState {
+  private initialState(turn: Turn, tools: readonly Tool[]): LoopState {
     const { store, config } = this.deps;
     return {
       messages: [
@@ -211,13 +221,14 @@ export class TurnEngine {
     const { store, config, logger } = this.deps;
     const turn = store.getTurn(r.turnId)!;
     const overrides = store.threadOverrides(r.threadId);
-    const mode = effectiveMode(overrides?.approval, config.approval);
-    const tools = offeredTools(mode, this.deps.toolsFor(mode));
+    // Read again before every tool call: a PATCH to a stricter mode applies to the running turn at once.
+    const modeNow = () => effectiveMode(store.threadOverrides(r.threadId)?.approval, config.approval);
+    const toolsIn = (mode: ApprovalMode) => offeredTools(mode, this.deps.toolsFor(mode));
     let state: LoopState | undefined;
     let recordEnd: () => void;
     try {
       let decision: 'approve' | 'deny' | undefined;
-      if (r.kind === 'start') state = this.initialState(turn, mode, tools);
+      if (r.kind === 'start') state = this.initialState(turn, toolsIn(modeNow()));
       else {
         state = store.loadSuspendedState(r.turnId) as LoopState;
         const approval = state.awaitingApproval ? store.getApproval(state.awaitingApproval) : undefined;
@@ -242,9 +253,9 @@ export class TurnEngine {
           store,
           model: this.deps.model,
           modelName: overrides?.model ?? config.model,
-          mode,
-          tools,
-          toolContext: { workspace: this.workspace, signal: controller.signal, shellTimeoutMs: config.shellTimeoutMs, outputMax: config.toolOutputMax, stateDir: config.stateDir },
+          mode: modeNow,
+          toolsFor: toolsIn,
+          toolContext: { workspace: this.workspace, signal: controller.signal, shellTimeoutMs: config.shellTimeoutMs, outputMax: config.toolOutputMax, stateDir: this.stateDir },
           approvals: this.approvals,
           counters: this.deps.counters,
           logger,
@@ -323,7 +334,7 @@ export class TurnEngine {
           ? { status: 'interrupted' as const, type: 'turn.interrupted' as const, error: INTERRUPTED_ERROR }
           : reason === 'timeout'
             ? { status: 'failed' as const, type: 'turn.failed' as const, error: `turn ran longer than TETHER_TURN_TIMEOUT_S (${config.turnTimeoutMs / 1000} s) and was stopped` }
-            : { status: 'failed' as const, type: 'turn.failed' as const, error: describeError(err) };
+            : { status: 'failed' as const, type: 'turn.failed' as const, error: shownError(err) };
     if (ending.status === 'failed') logger.warn('turn failed', { turn_id: r.turnId, error: ending.error });
     return () =>
       store.write(() => {

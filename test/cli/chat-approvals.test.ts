@@ -40,6 +40,16 @@ describe('tether chat with approvals waiting', () => {
     expect(await statuses(thread.id)).toEqual(['completed', 'completed']);
   });
 
+  it('shows a spoofing command with its control characters visible, so approving it approves what runs', async () => {
+    const thread = await rt.newThread();
+    await turnWaitingForApproval(thread.id, 'touch PWNED # \x1b[2K\r⚠ shell wants to run: $ ls -la');
+    const res = await runCli(['chat', '--thread', thread.id], { env: chatEnv(), input: 'n\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('⚠ shell wants to run: $ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la\nApprove? [y/N] n\n✗ denied');
+    expect(res.stdout).not.toContain('\x1b');
+    expect(res.stdout).not.toContain('\r');
+  });
+
   it('/approve decides an approval asked elsewhere and shows the turn to its end; /deny without one says so', async () => {
     const child = spawnCli(['chat'], { env: chatEnv() });
     let stdout = '';

@@ -80,6 +80,32 @@ describe('TurnRenderer', () => {
     expect(renderAll([ev('message.delta', { text: 'I will run it' }), ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: '$ rm -rf build' })])).toBe('I will run it\n⚠ shell wants to run: $ rm -rf build\n');
   });
 
+  it('shows control characters of an approval and of tool lines visibly, even when a runtime sent them raw', () => {
+    const spoof = 'touch PWNED # \x1b[2K\r⚠ shell wants to run: $ ls -la';
+    const approval = renderAll([ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: `$ ${spoof}` })]);
+    expect(approval).toBe('⚠ shell wants to run: $ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la\n');
+    const tools = renderAll([ev('tool.started', { tool: 'sh\u202Eell', summary: `$ ${spoof}` }), ev('tool.finished', { tool: 'shell', ok: true, summary: 'done\x1b]52;c;aGk=\x07' }), ev('turn.failed', { error: 'bad\x1b[31m' })]);
+    expect([...tools].filter((c) => (c < ' ' && c !== '\n') || c === '\u202E')).toEqual([]);
+    expect(tools).toContain('⚙ sh\\u202Eell: $ touch PWNED # ␛[2K␍⚠');
+    expect(tools).toContain('done␛]52;c;aGk=␇');
+    expect(tools).toContain('✗ turn failed: bad␛[31m');
+  });
+
+  it('shows terminal controls in the model’s reply visibly, so a reply cannot redraw the approval printed after it', () => {
+    const fake = 'Done.\x1b[1A\x1b[2K\r⚠ shell wants to run: $ ls';
+    const out = renderAll([ev('message.delta', { text: fake }), ev('approval.requested', { approval_id: 'apr', tool: 'shell', summary: '$ rm -rf ~' })]);
+    expect(out).toBe('Done.␛[1A␛[2K␍⚠ shell wants to run: $ ls\n⚠ shell wants to run: $ rm -rf ~\n');
+    // Newlines, tabs and emoji joined by zero-width joiners are ordinary text and stay as they are.
+    expect(renderAll([ev('turn.completed', { output: 'a\tb\n👩\u200D💻' })])).toBe('a\tb\n👩\u200D💻\n');
+    const resumed = { id: 't', thread_id: 'th', input: 'hi\x1b[2J', status: 'completed', output: 'ok\x1b]0;owned\x07', created_at: '' } as Turn;
+    expect(describeRecentTurns([resumed])).toEqual(['you: hi␛[2J', 'agent: ok␛]0;owned␇']);
+  });
+
+  it('shows control characters of a resumed turn’s error visibly', () => {
+    const failed = { id: 't', thread_id: 'th', input: 'hi', status: 'failed', output: '', error: 'bad\x1b[2J', created_at: '' } as Turn;
+    expect(describeRecentTurns([failed])).toEqual(['you: hi', '✗ turn failed: bad␛[2J']);
+  });
+
   it.each<[RuntimeEvent['type'], Record<string, unknown>, string]>([
     ['turn.failed', { error: 'the model provider refused the key' }, '✗ turn failed: the model provider refused the key\n'],
     ['turn.cancelled', {}, '✗ turn cancelled\n'],

@@ -23,6 +23,8 @@ export interface FakeReply {
   streamError?: string;
   /** Never answer (until the client aborts or the fake closes). */
   hang?: boolean;
+  /** Answer only once this settles: a test does something while the request is known to be in flight. */
+  after?: Promise<unknown>;
   usage?: { prompt_tokens: number; completion_tokens: number };
 }
 
@@ -269,6 +271,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     if (!authorized(req)) return refuse(res);
 
     const reply = queue.shift() ?? (options.defaultReply ?? defaultFakeReply)(body);
+    if (reply.after) await reply.after.catch(() => undefined);
     if (reply.hang) return; // the socket stays open until the client gives up or close() destroys it
     if (reply.status !== undefined && reply.status !== 200) {
       await wait(reply.chunkDelayMs ?? 0);

@@ -445,6 +445,75 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText(OWNER, 'Denied: shell will not run.');
   });
 
+  it('sends a long command whole, as ordinary messages, before the prompt with the buttons', async () => {
+    const h = await harness();
+    const command = `echo ${'x'.repeat(4060)} > /dev/null; touch HIDDEN_TAIL_RAN`;
+    await h.adapter.say({ user: OWNER }, `!tool shell ${JSON.stringify({ command })}`);
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval'));
+    const before = h.adapter.sent.slice(0, h.adapter.sent.indexOf(prompt)).filter((s) => s.to.chatId === OWNER);
+    expect(before.map((s) => s.kind)).toEqual(['text', 'text']);
+    expect(before.map((s) => s.text).join('').replace(/\s+/g, '')).toContain(command.replace(/\s+/g, ''));
+    for (const s of [...before, prompt]) expect([...s.text].length).toBeLessThanOrEqual(4096);
+    expect(prompt.text).toMatch(/The whole request is the 4,1\d\d characters in the 2 messages above/);
+    expect(prompt.text).toContain('touch HIDDEN_TAIL_RAN');
+  });
+
+  it('lays a prompt the platform calls too long out again, the command whole before the buttons, never cut beside them', async () => {
+    const h = await harness();
+    h.adapter.failures.push(new DeliveryError({ kind: 'too_long' }, 'message is too long'));
+    const command = `echo ${'x'.repeat(3000)}; touch TAIL`;
+    await h.adapter.say({ user: OWNER }, `!tool shell ${JSON.stringify({ command })}`);
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval'));
+    expect(h.adapter.attempts[0]!.kind).toBe('approval');
+    const before = h.adapter.sent.slice(0, h.adapter.sent.indexOf(prompt));
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((s) => s.kind === 'text')).toBe(true);
+    expect(before.map((s) => s.text).join('').replace(/\s+/g, '')).toContain(command.replace(/\s+/g, ''));
+    expect(prompt.text).toContain('touch TAIL');
+    expect([...prompt.text].length).toBeLessThan(400);
+  });
+
+  it("a stopped turn's approval expires in chat: prompt edited with why, gone from /status, and /approve or a press says it expired", async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo never-run"}');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval'));
+    const messageId = String(h.adapter.sent.indexOf(prompt) + 1);
+    await h.adapter.say({ user: OWNER }, '/stop');
+    await h.adapter.waitForText(OWNER, 'Stopped.');
+    const edit = await h.adapter.waitFor(() => h.adapter.decided.find((d) => d.messageId === messageId), 10_000, 'the prompt edited');
+    expect(edit.text).toBe('shell: $ echo never-run\n\n→ expired: its turn was stopped before anyone decided');
+    const sent = h.adapter.sent.length;
+    await h.adapter.say({ user: OWNER }, '/status');
+    const status = await h.adapter.waitForText(OWNER, 'Runtime:', sent);
+    expect(status.text).not.toContain('Waiting for approval');
+    await h.adapter.say({ user: OWNER }, `/approve ${prompt.approvalId!}`);
+    await h.adapter.waitForText(OWNER, 'That approval expired: its turn was stopped before anyone decided.', sent);
+    expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'approve')).toMatch(/^That approval expired: its turn was stopped/);
+    await h.adapter.say({ user: OWNER }, '/approve');
+    await h.adapter.waitForText(OWNER, 'Nothing is waiting for approval', sent);
+    expect(h.adapter.decided.filter((d) => d.messageId === messageId)).toHaveLength(1);
+  });
+
+  it('a turn cancelled while the bridge is down still expires its prompt once the bridge is back (derived from the replayed events)', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo never-run"}');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval'));
+    await h.bridge.stop();
+    const [thread] = await h.threads();
+    const turn = ((await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns as Array<{ id: string; status: string }>).at(-1)!;
+    expect(turn.status).toBe('awaiting_approval');
+    expect((await h.rt.api('POST', `/v1/threads/${thread!.id}/turns/${turn.id}/cancel`)).status).toBe(200);
+    const again = new RecordingAdapter();
+    await h.start(again);
+    // The prompt was the first message the bridge sent before it stopped.
+    const edit = await again.waitFor(() => again.decided[0], 10_000, 'the prompt edited');
+    expect(edit).toEqual({ messageId: '1', text: `shell: $ echo never-run\n\n→ expired: its turn was stopped before anyone decided` });
+    expect(prompt.kind).toBe('approval');
+    await again.say({ user: OWNER }, '/status', 'after-restart:1');
+    const status = await again.waitForText(OWNER, 'Runtime:');
+    expect(status.text).not.toContain('Waiting for approval');
+  });
+
   it('splits a 10,000-character reply into ordered messages within the limit', async () => {
     const h = await harness();
     const words = Array.from({ length: 1250 }, (_, i) => `w${String(i).padStart(6, '0')}`);

@@ -339,9 +339,9 @@ describe('approval buttons', () => {
     };
     await startAdapter();
     const where = to(alice.id, 'private');
-    const sent = await adapter.askApproval!(where, { approvalId: 'apr_abc123', tool: 'shell', summary: 'rm -rf build/', text: 'Run a shell command?' }, 'k');
+    const sent = await adapter.askApproval!(where, { approvalId: 'apr_abc123', tool: 'shell', summary: 'rm -rf build/', text: 'Run a shell command?\nrm -rf build/' }, 'k');
     const [prompt] = fake.sent(alice.id);
-    expect(prompt?.text).toContain('rm -rf build/');
+    expect(prompt?.text).toBe('Run a shell command?\nrm -rf build/');
     expect(prompt?.replyMarkup).toEqual({
       inline_keyboard: [
         [
@@ -357,6 +357,24 @@ describe('approval buttons', () => {
     await adapter.markApprovalDecided!(where, sent, 'Denied: rm -rf build/');
     await adapter.markApprovalDecided!(where, sent, 'Denied: rm -rf build/');
     expect(fake.sent(alice.id)[0]).toMatchObject({ text: 'Denied: rm -rf build/', replyMarkup: undefined });
+  });
+
+  it('refuses to send a prompt over 4096 characters beside buttons (too_long: the core lays it out again), and cuts a long press answer between graphemes', async () => {
+    fake.privateChat(alice);
+    const family = '👨‍👩‍👧‍👦';
+    onAction = async (a) => {
+      await a.answer('a'.repeat(195) + family);
+    };
+    await startAdapter();
+    const where = to(alice.id, 'private');
+    const text = `Run?\n$ echo ${'x'.repeat(4100)}`;
+    const failure = await failureOf(adapter.askApproval!(where, { approvalId: 'apr_abc123', tool: 'shell', summary: text, text }, 'k'));
+    expect(failure.failure).toEqual({ kind: 'too_long' });
+    expect(fake.callsOf('sendMessage')).toEqual([]);
+    const sent = await adapter.send(where, 'prompt', 'k2');
+    const queryId = fake.userPresses(alice.id, Number(sent.messageId), 'ap:apr_abc123:a', alice);
+    await fake.waitFor(() => fake.callbackAnswer(queryId)?.answered);
+    expect(fake.callbackAnswer(queryId)!.text).toBe('a'.repeat(195) + '…');
   });
 
   it('answers a press the core did not answer, and a stale button', async () => {

@@ -27,16 +27,21 @@ describe('approval callback data', () => {
 });
 
 describe('approvalMessageText', () => {
-  it('adds the exact command when the text lacks it', () => {
-    expect(approvalMessageText({ approvalId: 'a', tool: 'shell', summary: 'rm -rf /tmp/x', text: 'Run a command?' }, true)).toBe('Run a command?\n\nrm -rf /tmp/x');
+  it('keeps the core\'s text as it is beside buttons, even when it only refers to the messages that show the command', () => {
+    const prompt = { approvalId: 'a', tool: 'shell', summary: 'x'.repeat(5000), text: 'Approval needed: shell\nThe whole request is in the 2 messages above.' };
+    expect(approvalMessageText(prompt, true)).toBe(prompt.text);
   });
 
-  it('keeps a text that already shows it', () => {
-    expect(approvalMessageText({ approvalId: 'a', tool: 'shell', summary: 'ls', text: 'Run ls?' }, true)).toBe('Run ls?');
+  it('adds the exact commands to type when there are no buttons', () => {
+    expect(approvalMessageText({ approvalId: 'apr_1', tool: 'shell', summary: 'ls', text: 'Run ls?' }, false)).toBe('Run ls?\n\nReply /approve apr_1 or /deny apr_1');
   });
 
-  it('stays within 4096 code points for a huge summary', () => {
-    const text = approvalMessageText({ approvalId: 'a', tool: 'write_file', summary: '😀'.repeat(5000), text: 'Write?' }, true);
-    expect([...text].length).toBeLessThanOrEqual(4096);
+  it('never cuts a text over 4096 code points (the core lays it out again), and counts an emoji as one', () => {
+    const text = 'Write?\n' + '😀'.repeat(5000);
+    expect(approvalMessageText({ approvalId: 'a', tool: 'write_file', summary: text, text }, true)).toBeUndefined();
+    const fits = '😀'.repeat(4096);
+    expect(approvalMessageText({ approvalId: 'a', tool: 'write_file', summary: fits, text: fits }, true)).toBe(fits);
+    // No room for the typed hint: the text goes whole, without it (it already names the id).
+    expect(approvalMessageText({ approvalId: 'a', tool: 'write_file', summary: fits, text: fits }, false)).toBe(fits);
   });
 });

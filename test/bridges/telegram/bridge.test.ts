@@ -294,6 +294,55 @@ describe('telegram bridge end to end', () => {
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
   });
 
+  it('a 4,100-character command shows its tail before the message with the buttons, every message within 4096', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    const command = `echo ${'x'.repeat(4060)} > /dev/null; touch HIDDEN_TAIL_RAN`;
+    expect([...command]).toHaveLength(4100);
+    s.rt.model.enqueue({ toolCalls: [{ name: 'shell', arguments: { command } }] });
+    s.fake.userSends(alice.id, 'clean up', { from: alice });
+    const buttons = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.replyMarkup !== undefined), 15_000, 'the message with the buttons');
+    const sent = s.fake.sent(alice.id);
+    const tail = sent.find((m) => m.text.includes('touch HIDDEN_TAIL_RAN') && m.replyMarkup === undefined);
+    expect(tail, 'the tail in a message of its own').toBeDefined();
+    expect(tail!.messageId).toBeLessThan(buttons.messageId);
+    const before = sent.filter((m) => m.messageId < buttons.messageId);
+    expect(before.map((m) => m.text).join('').replace(/\s+/g, '')).toContain(`$ ${command}`.replace(/\s+/g, ''));
+    for (const m of sent) expect([...m.text].length).toBeLessThanOrEqual(4096);
+    expect(buttons.text).toContain('4,102 characters in the 2 messages above');
+    expect(buttons.text).toContain('touch HIDDEN_TAIL_RAN');
+    expect(s.fake.callsOf('sendMessage').filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a reply opening a fence with a 5,000-character "language" arrives in at most ⌈length / 3900⌉ + 1 messages, and /status is answered right after it', async () => {
+    const s = await stack();
+    const reply = '```' + 'z'.repeat(5000) + '\nprint("hi")\n```';
+    s.rt.model.enqueue({ chunks: [reply] });
+    s.fake.userSends(alice.id, 'show me', { from: alice });
+    await s.fake.waitFor(() => s.fake.sent(alice.id).length > 0, 15_000, 'the first part of the reply');
+    s.fake.userSends(alice.id, '/status', { from: alice });
+    // The answer queues behind the reply's parts in the same chat: it comes within seconds only if they are few.
+    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.startsWith('Runtime:')), 10_000, 'the /status answer');
+    const parts = texts(s.fake, alice.id).filter((t) => !t.startsWith('Runtime:'));
+    expect(parts.length).toBeLessThanOrEqual(Math.ceil([...reply].length / 3900) + 1);
+    for (const t of texts(s.fake, alice.id)) expect([...t].length).toBeLessThanOrEqual(4096);
+    expect(parts.join('\n')).toContain('print("hi")');
+    expect(s.fake.callsOf('sendMessage').filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it("a stopped turn's prompt loses its buttons and says it expired; a press on it says so too", async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    s.fake.userSends(alice.id, '!tool shell {"command":"echo never-run"}', { from: alice });
+    const prompt = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.replyMarkup !== undefined), 15_000, 'the approval prompt');
+    const data = (prompt.replyMarkup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+    s.fake.userSends(alice.id, '/stop', { from: alice });
+    const closed = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.messageId === prompt.messageId && m.replyMarkup === undefined), 15_000, 'the prompt closed');
+    expect(closed.text).toBe('shell: $ echo never-run\n\n→ expired: its turn was stopped before anyone decided');
+    const press = s.fake.userPresses(alice.id, prompt.messageId, data, alice);
+    await s.fake.waitFor(() => s.fake.callbackAnswer(press)?.answered, 10_000, 'the button answer');
+    expect(s.fake.callbackAnswer(press)!.text).toMatch(/^That approval expired: its turn was stopped before anyone decided/);
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(0);
+  });
+
   it('approval buttons work in their conversation only, and once', async () => {
     const s = await stack({ env: { TETHER_APPROVAL: 'ask' }, allowlist: [String(alice.id), String(bob.id)] });
     s.fake.userSends(alice.id, '!tool shell {"command":"echo approved-run"}', { from: alice });

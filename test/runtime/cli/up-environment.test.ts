@@ -1,4 +1,4 @@
-// `tether up` hands bridges its environment without any model provider key: a bridge only talks to the runtime.
+// `tether up` hands each bridge its environment with no secret but its own: a bridge only talks to the runtime and its platform.
 import { describe, expect, it } from 'vitest';
 import { bridgeEnvironment } from '../../../cli/up.js';
 import { PROVIDERS } from '../../../runtime/models/providers.js';
@@ -14,7 +14,23 @@ describe('bridgeEnvironment', () => {
       PATH: '/usr/bin',
       TETHER_RUNTIME_URL: 'http://127.0.0.1:1',
     };
-    const out = bridgeEnvironment(env, 'http://127.0.0.1:7878', '/var/lib/tether');
+    const out = bridgeEnvironment(env, ['TELEGRAM_BOT_TOKEN'], 'http://127.0.0.1:7878', '/var/lib/tether');
     expect(out).toEqual({ TELEGRAM_BOT_TOKEN: '123:abc', TELEGRAM_ALLOWLIST: '42', PATH: '/usr/bin', TETHER_RUNTIME_URL: 'http://127.0.0.1:7878', TETHER_STATE_DIR: '/var/lib/tether' });
+  });
+
+  it("gives the Telegram bridge neither another platform's credentials nor a URL carrying the provider's password, but the runtime token", () => {
+    const env = {
+      TELEGRAM_BOT_TOKEN: '123456:telegram-token-value',
+      SLACK_BOT_TOKEN: 'xoxb-slack-bot-token-value',
+      SLACK_APP_TOKEN: 'xapp-slack-app-token-value',
+      DISCORD_BOT_TOKEN: 'discord-bot-token-value',
+      FEISHU_APP_ID: 'cli_feishu_app_id',
+      FEISHU_APP_SECRET: 'feishu-app-secret-value',
+      TETHER_TOKEN: 'runtime-token-0123456789',
+      TETHER_BASE_URL: 'http://user:provider-password@127.0.0.1:9/v1',
+      TETHER_MODEL: 'fake',
+    };
+    const out = bridgeEnvironment(env, ['TELEGRAM_BOT_TOKEN'], 'http://127.0.0.1:7878', '/s');
+    expect(out).toEqual({ TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN, TETHER_TOKEN: env.TETHER_TOKEN, TETHER_MODEL: 'fake', TETHER_RUNTIME_URL: 'http://127.0.0.1:7878', TETHER_STATE_DIR: '/s' });
   });
 });

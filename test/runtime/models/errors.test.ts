@@ -87,3 +87,23 @@ describe('classifyNetworkFailure', () => {
     expect(err.retryable).toBe(false);
   });
 });
+
+describe('provider URLs in messages', () => {
+  const SECRET_WHO: ProviderIdentity = { ...WHO, baseUrl: 'http://alice:hunter2-pass@llm.internal:8000/v1?api-key=q-secret#frag' };
+
+  it.each([401, 404, 400, 429, 503])('an HTTP %i names the provider without userinfo, query or fragment', (status) => {
+    const err = classifyHttpFailure(status, body('upstream http://bob:other-pass@proxy/x failed'), SECRET_WHO, undefined);
+    expect(err.message).toContain('http://llm.internal:8000/v1');
+    expect(err.message).not.toMatch(/alice|hunter2|q-secret|frag|other-pass|bob/);
+  });
+
+  it.each([
+    ['ECONNREFUSED', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['an unknown error', new Error('fetch to http://alice:hunter2-pass@llm.internal:8000/v1 failed')],
+    ['a headers timeout', Object.assign(new Error('timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })],
+  ])('a network failure (%s) names the provider without credentials', (_what, cause) => {
+    const err = classifyNetworkFailure(cause, SECRET_WHO, false, TIMEOUTS);
+    expect(err.message).toContain('llm.internal:8000/v1');
+    expect(err.message).not.toMatch(/alice|hunter2|q-secret/);
+  });
+});

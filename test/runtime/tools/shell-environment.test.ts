@@ -17,4 +17,8 @@ describe('shell environment', () => {
   it('drops the secrets and undefined values, keeping everything else as it was', () => {
     expect(shellEnvironment({ PATH: '/bin', TETHER_TOKEN: 't', OPENAI_API_KEY: 'k', EMPTY: '', GONE: undefined })).toEqual({ PATH: '/bin', EMPTY: '' });
   });
+
+  it('drops a variable whose value carries a secret, such as TETHER_BASE_URL with a password', () => {
+    expect(shellEnvironment({ PATH: '/bin', TETHER_BASE_URL: 'http://me:provider-pass-123@127.0.0.1:9/v1', TETHER_MODEL: 'm' })).toEqual({ PATH: '/bin', TETHER_MODEL: 'm' });
+  });
 });

@@ -1,0 +1,39 @@
+// Files the file tools never touch, wherever they are: dotenv files, Tether's state dir, the runtime token. Pure.
+import { basename, isAbsolute, relative, sep } from 'node:path';
+import { TOKEN_FILE } from '../../lib/token.js';
+
+/** One row per kind of protected file, matched on a path's last component, in any letter case (case-insensitive filesystems). */
+const PROTECTED_NAMES: ReadonlyArray<{ matches: (lowerName: string) => boolean; what: string }> = [
+  { matches: (n) => n === '.env' || n.startsWith('.env.'), what: 'a .env file, which holds credentials' },
+  { matches: (n) => n === TOKEN_FILE, what: "a copy of the runtime's token file" },
+];
+
+/** `path` is `dir` or below it (confine.ts has the same rule; not imported, to keep the two files free of a cycle). */
+function within(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Why file tools must not touch `path` (absolute), or undefined when they may. `stateDir` is the
+ * real path of TETHER_STATE_DIR: everything in it (tokens, databases, other parts' state) is off
+ * limits. Compared in lower case too, so `.ENV` or `STATE/` on a case-insensitive filesystem is caught.
+ */
+export function protectedReason(path: string, stateDir: string | undefined): string | undefined {
+  if (stateDir !== undefined && (within(stateDir, path) || within(stateDir.toLowerCase(), path.toLowerCase()))) {
+    return "Tether's state directory (tokens, databases)";
+  }
+  const name = basename(path).toLowerCase();
+  return PROTECTED_NAMES.find((p) => p.matches(name))?.what;
+}
+
+/** The refusal a tool returns; `via` names the real target when a symlink led there. */
+export function protectedRefusal(requested: string, what: string, via?: string): string {
+  const where = via ? `leads to ${via}, ${what}` : `is ${what}`;
+  return `path ${requested} ${where}; file tools never read, list or write it, so Tether's secrets stay out of the conversation`;
+}
+
+/** Whether a workspace-relative path goes into a .git directory (or is one), in any letter case. */
+export function isInGitDirectory(relativePath: string): boolean {
+  return relativePath.split(/[\\/]/).some((part) => part.toLowerCase() === '.git');
+}

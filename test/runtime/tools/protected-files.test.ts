@@ -1,0 +1,94 @@
+// Files the file tools never touch: .env files, the state dir and the token file, however they are reached; and hard-linked files are not read.
+import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listDirTool } from '../../../runtime/tools/list-dir.js';
+import { protectedReason } from '../../../runtime/tools/protected-paths.js';
+import { readFileTool } from '../../../runtime/tools/read-file.js';
+import { writeFileTool } from '../../../runtime/tools/write-file.js';
+import { contextFor, makeWorkspace, type TempWorkspace } from './workspace.js';
+
+let t: TempWorkspace;
+let stateDir: string;
+beforeEach(() => {
+  t = makeWorkspace();
+  // The README's set-up can put the state dir anywhere; inside the workspace is the case confinement alone misses.
+  stateDir = join(t.workspace, 'state');
+  mkdirSync(stateDir);
+  writeFileSync(join(stateDir, 'runtime.token'), 'tok-0123456789abcdef\n');
+  writeFileSync(join(stateDir, 'runtime.db'), 'rows\n');
+  writeFileSync(join(t.workspace, '.env'), 'TELEGRAM_BOT_TOKEN=123456:secret\n');
+  writeFileSync(join(t.workspace, '.env.local'), 'DEEPSEEK_API_KEY=sk-secret\n');
+  mkdirSync(join(t.workspace, 'app'));
+  writeFileSync(join(t.workspace, 'app', '.Env'), 'OPENAI_API_KEY=sk-other\n');
+  symlinkSync('../.env', join(t.workspace, 'app', 'settings.txt'));
+  symlinkSync('state', join(t.workspace, 'state-alias'));
+});
+afterEach(() => t.remove());
+
+const ctx = () => contextFor(t.workspace, { stateDir });
+
+describe('protected files', () => {
+  it.each([
+    ['.env', /path \.env is a \.env file, which holds credentials; file tools never read, list or write it/],
+    ['.env.local', /is a \.env file/],
+    ['app/.Env', /is a \.env file/],
+    ['./app/../.env', /is a \.env file/],
+    ['app/settings.txt', /path app\/settings\.txt leads to \.env, a \.env file/],
+    ['state/runtime.token', /path state\/runtime\.token is Tether's state directory/],
+    ['state-alias/runtime.db', /leads to state\/runtime\.db, Tether's state directory/],
+  ])('read_file refuses %s with a clear tool error', async (path, reason) => {
+    const outcome = await readFileTool.run({ path }, ctx());
+    expect(outcome.ok).toBe(false);
+    expect(outcome.content).toMatch(reason);
+    expect(outcome.content).not.toMatch(/123456:secret|sk-secret|sk-other|tok-0123/);
+  });
+
+  it('read_file refuses the state dir by its absolute path, and a file named like the token file anywhere', async () => {
+    writeFileSync(join(t.workspace, 'app', 'runtime.token'), 'copied\n');
+    expect((await readFileTool.run({ path: join(stateDir, 'runtime.token') }, ctx())).content).toMatch(/Tether's state directory/);
+    expect((await readFileTool.run({ path: 'app/runtime.token' }, ctx())).content).toMatch(/the runtime's token file/);
+  });
+
+  it.each(['state', 'state-alias', 'state/'])('list_dir refuses %s', async (path) => {
+    const outcome = await listDirTool.run({ path }, ctx());
+    expect(outcome.ok).toBe(false);
+    expect(outcome.content).toMatch(/Tether's state directory/);
+  });
+
+  it('list_dir still shows that a .env exists, never what it holds', async () => {
+    const outcome = await listDirTool.run({}, ctx());
+    expect(outcome.content).toMatch(/^\.env {2}file, \d+ B$/m);
+    expect(outcome.content).not.toMatch(/secret/);
+  });
+
+  it.each([
+    ['.env', /is a \.env file/],
+    ['.env.production', /is a \.env file/],
+    ['app/settings.txt', /leads to \.env/],
+    ['state/runtime.token', /Tether's state directory/],
+    ['state/new-file', /Tether's state directory/],
+  ])('write_file refuses %s, even when approved', async (path, reason) => {
+    const outcome = await writeFileTool.run({ path, content: 'TETHER_APPROVAL=auto\n' }, ctx(), { approved: true });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.content).toMatch(reason);
+  });
+
+  it('read_file refuses a regular file with a second hard link, which may be a file from outside under another name', async () => {
+    writeFileSync(join(t.outside, 'id_rsa'), 'PRIVATE KEY\n');
+    linkSync(join(t.outside, 'id_rsa'), join(t.workspace, 'innocent.txt'));
+    const outcome = await readFileTool.run({ path: 'innocent.txt' }, ctx());
+    expect(outcome.ok).toBe(false);
+    expect(outcome.content).toMatch(/^innocent\.txt has 2 hard links, so it may be a file from outside the workspace/);
+    expect(outcome.content).not.toContain('PRIVATE KEY');
+  });
+
+  it('names what is protected in a pure table, in any letter case', () => {
+    expect(protectedReason('/ws/.ENV', undefined)).toMatch(/\.env file/);
+    expect(protectedReason('/ws/.env.example', undefined)).toMatch(/\.env file/);
+    expect(protectedReason('/ws/.envrc', undefined)).toBeUndefined();
+    expect(protectedReason('/ws/env', undefined)).toBeUndefined();
+    expect(protectedReason('/srv/STATE/runtime.db', '/srv/state')).toMatch(/state directory/);
+    expect(protectedReason('/srv/state-other/x', '/srv/state')).toBeUndefined();
+  });
+});

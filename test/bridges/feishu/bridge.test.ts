@@ -347,6 +347,49 @@ describe('feishu bridge end to end', () => {
     expect(ack.code).toBe(200);
     expect(ack.latencyMs).toBeLessThan(1000);
   });
+
+  it('an approval card in a group: a member who is not allowed does nothing, the owner\'s press decides once, the card then says who', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    const group = s.fake.group('Team');
+    const bob = s.fake.user('Bob');
+    await restartWith(s, { allowlist: [s.alice.openId, group.chatId] });
+    s.fake.pushMessage({ chat: group, from: s.alice, text: '!tool shell {"command":"echo approved-run"}', mentions: [s.fake.bot] });
+    const card = await s.fake.waitFor(() => s.fake.sent(group).find((m) => m.msgType === 'interactive'), 15_000, 'the approval card');
+    expect(card.text).toContain('echo approved-run');
+    expect(card.text).toContain('[Approve]');
+
+    const byBob = s.fake.pressButton({ messageId: card.messageId, by: bob, label: 'Approve' });
+    const bobAck = await s.fake.waitForAck(byBob.eventId);
+    expect(bobAck.data).toMatchObject({ toast: { content: expect.stringMatching(/not allowed/) } });
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(0);
+
+    const byAlice = s.fake.pressButton({ messageId: card.messageId, by: s.alice, label: 'Approve' });
+    const aliceAck = await s.fake.waitForAck(byAlice.eventId);
+    expect(aliceAck.latencyMs).toBeLessThan(3000);
+    expect(aliceAck.data).toMatchObject({ toast: { type: 'success', content: 'Approved.' } });
+    s.fake.rePush(byAlice.eventId);
+    await s.fake.waitForAck(byAlice.eventId, 5_000, 1);
+    await s.fake.waitFor(() => texts(s.fake, group).some((t) => t.startsWith('done:')), 15_000, 'the tool result');
+    const decided = await s.fake.waitFor(() => {
+      const m = s.fake.message(card.messageId)!;
+      return m.history.length > 1 && m;
+    }, 10_000, 'the card updated');
+    expect(decided.text).not.toContain('[Approve]');
+    expect(decided.text).toContain('approved');
+    expect(JSON.stringify(JSON.parse(decided.content).elements)).toContain(JSON.stringify(`Decided by <at id="${s.alice.openId}"></at>`));
+    expect(texts(s.fake, group).filter((t) => t.startsWith('done:'))).toHaveLength(1);
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(1);
+  });
+
+  it('/deny in chat decides an approval too, and the card loses its buttons', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: '!tool shell {"command":"echo denied-run"}' });
+    const card = await s.fake.waitFor(() => s.fake.sent(s.aliceChat).find((m) => m.msgType === 'interactive'), 15_000, 'the approval card');
+    s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: '/deny' });
+    await s.fake.waitFor(() => s.fake.message(card.messageId)!.history.length > 1, 15_000, 'the card updated');
+    expect(s.fake.message(card.messageId)!.text).toContain('denied');
+    expect(s.fake.message(card.messageId)!.text).not.toContain('[Deny]');
+  });
 });
 
 /** Stops the stack's bridge and starts another on the same state dir and fake with other settings. */

@@ -75,16 +75,18 @@ function readPost(content: Json, mentions: Mention[], bot: BotIdentity): Reading
   // A received post is {title, content}; one sent through some clients is keyed by locale.
   const post = Array.isArray(content.content) ? content : (Object.values(content).find((v) => isObject(v) && Array.isArray(v.content)) as Json | undefined) ?? {};
   let mentionsBot = false;
-  const lines = (Array.isArray(post.content) ? post.content : []).map((line: unknown) =>
-    (Array.isArray(line) ? line : [])
+  const lines = (Array.isArray(post.content) ? post.content : []).map((line: unknown) => {
+    let leadingMention = false;
+    const text = (Array.isArray(line) ? line : [])
       .filter(isObject)
-      .map((el) => {
+      .map((el, i) => {
         if (el.tag === 'at') {
           const raw = str(el.user_id);
           const m = mentions.find((x) => x.key === raw);
           const openId = m?.openId ?? raw;
           if (openId === bot.openId) {
             mentionsBot = true;
+            leadingMention ||= i === 0;
             return '';
           }
           return `@${str(el.user_name) || m?.name || raw}`;
@@ -93,8 +95,10 @@ function readPost(content: Json, mentions: Mention[], bot: BotIdentity): Reading
         if (el.tag === 'emotion') return `:${str(el.emoji_type)}:`;
         return '';
       })
-      .join(''),
-  );
+      .join('');
+    // The space that followed a leading mention goes with it.
+    return leadingMention ? text.replace(/^[ \t,:]+/, '') : text;
+  });
   const title = str(post.title);
   return { text: tidy([...(title ? [title] : []), ...lines].join('\n')), mentionsBot };
 }

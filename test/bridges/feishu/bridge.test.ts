@@ -238,6 +238,18 @@ describe('feishu bridge end to end', () => {
     expect(s.logs.join('\n')).toContain('restarting the long connection');
   });
 
+  it('an endpoint code the SDK treats as fatal (it stops for good) is restarted by our supervisor', async () => {
+    const s = await stack();
+    s.fake.fail({ route: 'ws.endpoint', ...FAULTS.endpointCode(FEISHU_CODES.systemBusy) });
+    s.fake.terminateConnections();
+    await s.fake.waitFor(() => (s.adapter.health!() as { restarts: number }).restarts >= 1, 15_000, 'a restart by the supervisor');
+    expect((s.adapter.health!() as { lastRestartReason?: string }).lastRestartReason).toMatch(/gave up|failed/);
+    await s.fake.waitFor(() => s.fake.openConnections().length === 1, 15_000, 'the connection back');
+    s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: 'back again' });
+    await s.fake.waitFor(() => texts(s.fake, s.aliceChat).includes('echo: back again'), 15_000);
+    expect(s.fake.callsOf('ws.endpoint').map((c) => c.code)).toEqual([0, FEISHU_CODES.systemBusy.code, 0]);
+  });
+
   it('an expired tenant token is dropped and fetched again, in both of the SDK\'s shapes, and each reply goes once', async () => {
     const s = await stack();
     s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: 'one' });

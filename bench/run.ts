@@ -6,7 +6,7 @@ import { describeGoal, formatValue, goalMet, RESULT_PREFIX, type Figure } from '
 import { assertCompiled, REPO_ROOT } from './support/processes.js';
 
 /** One row per script; each also runs alone: node --import tsx bench/<script>.ts */
-const SCRIPTS = ['disk-sync', 'api-overhead', 'turn-throughput', 'turn-latency', 'startup-memory', 'large-history', 'telegram-relay'] as const;
+const SCRIPTS = ['disk-sync', 'api-overhead', 'turn-throughput', 'turn-latency', 'startup-memory', 'large-history', 'telegram-relay', 'feishu-relay'] as const;
 
 interface ScriptResult {
   script: string;

@@ -14,14 +14,16 @@ import { createRestClient, lark } from './sdk.js';
 /**
  * Feishu allows 5 messages a second into one user or group (shared by every bot in a group) and
  * 50 a second per app (notes §4.1). As buckets (any window of T holds at most burst + rate × T):
- * burst 1 at 4/s per chat keeps every second at 5 or fewer, reactions included (they take the
- * same budget); the app at 45/s with a burst of 5 stays at 50.
+ * per chat a burst of 2 at 2/s, so the typing reaction and the reply go at once (the core keeps a
+ * token for the reply: with a burst of 1 every reply would wait for the reaction's token) and any
+ * second holds at most 4 budgeted calls plus the reaction's removal; the app at 45/s with a burst
+ * of 5 stays at 50.
  */
 export const FEISHU_LIMITS: SendLimits = {
-  privateIntervalMs: 250,
-  privateBurst: 1,
-  groupPerMinute: 240,
-  groupBurst: 1,
+  privateIntervalMs: 500,
+  privateBurst: 2,
+  groupPerMinute: 120,
+  groupBurst: 2,
   globalPerSecond: 45,
   globalBurst: 5,
   maxInFlight: 6,

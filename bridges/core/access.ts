@@ -25,8 +25,9 @@ export type AccessDecision =
   /** Say nothing: strangers in groups, unaddressed group chatter, pairing off. */
   | { kind: 'ignore'; reason: string };
 
+/** The text is the command `/name` (adapters hand commands over without a platform suffix). */
 export function isCommand(text: string, name: string): boolean {
-  return new RegExp(`^/${name}(?:@\\S+)?(?:\\s|$)`, 'i').test(text.trim());
+  return new RegExp(`^/${name}(?:\\s|$)`, 'i').test(text.trim());
 }
 
 export function decideAccess(m: Pick<InboundMessage, 'conversation' | 'text' | 'addressed'>, f: AccessFacts): AccessDecision {

@@ -37,6 +37,12 @@ export interface InboundMessage {
   dedupeKey: string;
   conversation: ConversationRef;
   sender: Sender;
+  /**
+   * What the person wrote. A command for this bot reads `/name args`: the adapter removes any
+   * platform suffix that names this bot (Telegram's `/new@this_bot`) and never hands over a
+   * command addressed to another bot (`/new@other_bot`), so the core needs to know no bot names
+   * and a platform without such suffixes (Slack, Discord) has nothing to do.
+   */
   text: string;
   /** In groups: the bot was mentioned, replied to, or sent a command. Always true in private chats. */
   addressed: boolean;

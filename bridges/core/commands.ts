@@ -23,9 +23,13 @@ export interface ChatCommand {
   run(call: CommandCall): Promise<string>;
 }
 
-/** `/name@bot args` → {name, args}; undefined when the text is not a command. */
+/**
+ * `/name args` → {name, args}; undefined when the text does not start with a slash word. No
+ * platform suffix is understood here: the adapter has already removed one naming this bot and
+ * kept back a command for another bot (InboundMessage.text), so `/tmp@host …` is plain text.
+ */
 export function parseCommand(text: string): { name: string; args: string } | undefined {
-  const m = /^\/([A-Za-z][A-Za-z0-9_]*)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  const m = /^\/([A-Za-z][A-Za-z0-9_]*)(?:\s+([\s\S]*))?$/.exec(text.trim());
   return m ? { name: m[1]!.toLowerCase(), args: (m[2] ?? '').trim() } : undefined;
 }
 

@@ -193,8 +193,9 @@ export class Inbox {
   private async process(row: InboxRow): Promise<void> {
     const { ctx } = this;
     const command = parseCommand(row.text);
-    if (command) {
-      const handler = findCommand(command.name);
+    const handler = command && findCommand(command.name);
+    // A slash word we do not know, followed by more text, is a request (`/tmp is full…`); alone it is a mistyped command.
+    if (command && (handler || command.args === '')) {
       const call: CommandCall = { ctx, threads: this.threads, message: row, args: command.args };
       const text = handler ? await handler.run(call) : unknownCommandText(command.name);
       // A command's text may hold a code (/approve CODE): it is not kept once answered.

@@ -486,6 +486,9 @@ describe('bridge core against the real runtime', () => {
     expect(help.text).toContain('/approve');
     await h.adapter.say({ user: OWNER }, '/frobnicate');
     await h.adapter.waitForText(OWNER, 'There is no /frobnicate command. Send /help');
+    // An unknown slash word with more text after it is a request for the agent, not a command.
+    await h.adapter.say({ user: OWNER }, '/tmp is full, please clean it up');
+    await h.adapter.waitForText(OWNER, 'echo: /tmp is full, please clean it up');
     await h.adapter.say({ user: OWNER }, '/whoami');
     await h.adapter.waitForText(OWNER, `Your telegram id: ${OWNER} (owner)`);
     await h.adapter.say({ user: OWNER }, 'first thread');

@@ -206,13 +206,24 @@ describe('group gating', () => {
     ['a mention in the middle', 'hey @tether_test_bot, help', true, 'hey , help'],
     ['a bare command', '/status', true, '/status'],
     ['a command for this bot', '/status@tether_test_bot now', true, '/status now'],
-    ['a command for another bot', '/status@other_bot', false, '/status@other_bot'],
     ['a mention of someone else', '@alice_person look', false, '@alice_person look'],
   ])('%s', async (_name, text, addressed, stripped) => {
     await startAdapter();
     fake.userSends(GROUP, text, { from: alice });
     await fake.waitFor(() => messages.length === 1);
     expect(messages[0]).toMatchObject({ addressed, text: stripped, conversation: to(GROUP, 'group') });
+  });
+
+  it('never hands over a command for another bot: not in a reply to ours, not in a private chat', async () => {
+    await startAdapter();
+    const sent = await adapter.send(to(GROUP, 'group'), 'I am the bot', 'k1');
+    fake.userSends(GROUP, '/status@other_bot', { from: alice });
+    fake.userSends(GROUP, '/new@other_bot', { from: alice, replyTo: Number(sent.messageId) });
+    fake.userSends(alice.id, '/help@other_bot', { from: alice });
+    fake.userSends(alice.id, '/help@tether_test_bot please', { from: alice });
+    await fake.waitFor(() => messages.length === 1 && fake.pendingUpdates() === 0);
+    expect(messages.map((m) => [m.text, m.addressed])).toEqual([['/help please', true]]);
+    expect(logs.filter((l) => l.includes('a command for another bot'))).toHaveLength(3);
   });
 
   it('a reply to the bot is addressed; a reply to a person is not', async () => {

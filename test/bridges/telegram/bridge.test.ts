@@ -23,7 +23,7 @@ interface Stack {
   adapter: TelegramAdapter;
   bridge: RunningBridge;
   logs: string[];
-  threads(): Promise<Array<{ id: string; metadata: Record<string, string> }>>;
+  threads(): Promise<Array<{ id: string; metadata: Record<string, string>; archived: boolean }>>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -227,6 +227,32 @@ describe('telegram bridge end to end', () => {
     expect(said.find((t) => t.startsWith('Your telegram id'))).toContain(String(alice.id));
     const prompts = s.rt.model.requests.map((r) => JSON.stringify(r.body));
     expect(prompts.some((p) => p.includes('chatter between people') || p.includes('from a stranger'))).toBe(false);
+  });
+
+  it('a command for another bot is not run by ours, even as a reply to our bot; /cmd@our_bot is', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(GROUP)] });
+    s.fake.createGroup(GROUP, 'Team');
+    s.fake.userSends(GROUP, '@tether_test_bot hello', { from: alice });
+    const ours = await s.fake.waitFor(() => s.fake.sent(GROUP).find((m) => m.text === 'echo: hello'), 15_000, 'the first reply');
+    s.fake.userSends(GROUP, '/new@other_bot', { from: alice, replyTo: ours.messageId });
+    s.fake.userSends(GROUP, '/approve@other_bot', { from: alice, replyTo: ours.messageId });
+    s.fake.userSends(GROUP, '/whoami@tether_test_bot', { from: alice });
+    s.fake.userSends(GROUP, '@tether_test_bot marker', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, GROUP).includes('echo: marker'), 15_000, 'the marker reply');
+    const said = texts(s.fake, GROUP);
+    expect(said).toHaveLength(3);
+    expect(said[1]).toContain(`Your telegram id: ${alice.id}`);
+    // One thread, never archived: /new@other_bot did not start a new conversation here.
+    expect((await s.threads()).map((t) => t.archived)).toEqual([false]);
+    expect(s.rt.model.requests.map((r) => JSON.stringify(r.body)).some((b) => b.includes('other_bot'))).toBe(false);
+  });
+
+  it('a message that starts with a path reaches the agent; a bare unknown /word gets the command help', async () => {
+    const s = await stack();
+    s.fake.userSends(alice.id, '/tmp is full, please clean it up', { from: alice });
+    s.fake.userSends(alice.id, '/frobnicate', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).length === 2, 15_000, 'both answers');
+    expect(texts(s.fake, alice.id).sort()).toEqual(['There is no /frobnicate command. Send /help for the list.', 'echo: /tmp is full, please clean it up'].sort());
   });
 
   it('a group upgraded mid-turn gets the reply in the supergroup', async () => {

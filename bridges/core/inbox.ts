@@ -88,6 +88,8 @@ export class Inbox {
         if (verdict.reason === 'pairing_frozen') ctx.logger.warn('pairing frozen: too many wrong codes in the last hour across senders', fields);
         else if (verdict.reason === 'sender_locked') ctx.logger.warn('pairing refused: sender locked out after too many wrong codes', fields);
         else ctx.logger.info('pairing refused', fields);
+        if (verdict.lockedUntil !== undefined) ctx.logger.warn('pairing: this sender is locked until the time given, after 5 wrong codes within an hour', { sender: m.sender.id, until: new Date(verdict.lockedUntil).toISOString() });
+        if (verdict.frozenUntil !== undefined) ctx.logger.warn('pairing frozen for everyone until the time given: 20 wrong codes within an hour across senders', { until: new Date(verdict.frozenUntil).toISOString() });
         ctx.reply(m.conversation, PAIR_REFUSED_TEXT);
         return false;
       }

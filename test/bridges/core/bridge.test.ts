@@ -177,6 +177,36 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText('51', 'Paired');
   });
 
+  it('five wrong codes spread over almost an hour lock the sender for a full hour from the fifth, across a restart', async () => {
+    const h = await harness({ allowlist: [] });
+    const minute = 60_000;
+    const mint = () => {
+      const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+      const { code } = mintPairCode(store, Date.now() + h.clock.offset);
+      store.close();
+      return code;
+    };
+    await h.adapter.say({ user: '52' }, '/pair WRONGAAA');
+    h.clock.offset = 59 * minute;
+    for (let i = 0; i < 4; i++) await h.adapter.say({ user: '52' }, `/pair WRONG${i}AA`);
+    // The first guess has left the hour's window; the lockout, which began at the fifth, holds.
+    h.clock.offset = 60 * minute;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`);
+    await h.adapter.waitFor(() => h.adapter.textsTo('52').length === 6 || undefined, 10_000, 'six refusals');
+    expect(new Set(h.adapter.textsTo('52'))).toEqual(new Set([PAIR_REFUSED_TEXT]));
+    await h.bridge.stop();
+    await h.start(new RecordingAdapter());
+    const refused = h.logs.filter((l) => l.includes('pairing refused')).length;
+    h.clock.offset = 118 * minute;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`, 'after-restart:1');
+    expect(h.logs.filter((l) => l.includes('pairing refused: sender locked out'))).toHaveLength(2);
+    h.clock.offset = 119 * minute + 1000;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`, 'after-restart:2');
+    await h.adapter.waitForText('52', 'Paired');
+    expect(h.logs.filter((l) => l.includes('pairing refused')).length).toBe(refused + 1);
+    expect(h.logs.some((l) => l.includes('this sender is locked until'))).toBe(true);
+  });
+
   it('with TETHER_PAIRING=off only the allowlist admits: paired users and paired groups are kept but not let in', async () => {
     const h = await harness({ pairing: false, allowlist: [OWNER] });
     const store = BridgeStore.open(h.rt.stateDir, 'telegram');

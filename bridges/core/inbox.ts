@@ -3,13 +3,16 @@ import { describeError } from '../../lib/errors.js';
 import { RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import type { InboundAction, InboundMessage } from './adapter.js';
 import { conversationKey } from './adapter.js';
-import { decideAccess, type AccessDecision } from './access.js';
+import { decideAccess, mayUseAgent, type AccessDecision } from './access.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
 import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
 import { PAIR_REFUSED_TEXT } from './pairing.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
+
+/** The answer to a press on a button in a chat that is not (or no longer) allowed. */
+export const CHAT_NOT_ALLOWED_TEXT = 'This chat is no longer allowed to use the agent.';
 
 /** The answer to a message the agent cannot read; `what` is the adapter's phrase ("a photo"). */
 export function unsupportedMessageText(what: string): string {
@@ -120,6 +123,11 @@ export class Inbox {
     const role = ctx.roleOf(a.sender.id);
     const answer = (text: string) => a.answer(text).catch((err: unknown) => ctx.logger.debug('cannot answer a button press', { error: err }));
     if (role === undefined) return void (await answer('You are not allowed to decide this.'));
+    // The presser's role is not enough: a button in a group that was revoked since must not decide anything.
+    if (!mayUseAgent(a.conversation.kind, { senderRole: role, chatAllowed: ctx.chatAllowed(a.conversation.chatId) })) {
+      ctx.logger.info('button press refused: this chat is no longer allowed', { conversation, sender: a.sender.id, approval: a.approvalId });
+      return void (await answer(CHAT_NOT_ALLOWED_TEXT));
+    }
     if (a.approvalId.startsWith(REQUEST_APPROVAL_PREFIX)) {
       if (role !== 'owner') return void (await answer('Only an owner can decide access requests.'));
       const request = openRequestById(ctx.store, a.approvalId.slice(REQUEST_APPROVAL_PREFIX.length), now);
@@ -194,6 +202,12 @@ export class Inbox {
 
   private async process(row: InboxRow): Promise<void> {
     const { ctx } = this;
+    // Access is asked again now: a revoke while this waited (for a down runtime, behind a slow turn) stops it.
+    if (!mayUseAgent(row.ref.kind, { senderRole: ctx.roleOf(row.senderId), chatAllowed: ctx.chatAllowed(row.ref.chatId) })) {
+      ctx.logger.info('queued message dropped: its sender or chat is no longer allowed', { conversation: row.conversation, sender: row.senderId });
+      ctx.store.finishInbound(row.id, { error: 'no longer allowed', forgetText: true });
+      return;
+    }
     const command = parseCommand(row.text);
     const handler = command && findCommand(command.name);
     // A slash word we do not know, followed by more text, is a request (`/tmp is full…`); alone it is a mistyped command.

@@ -436,6 +436,49 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText(OWNER, 'echo: from elsewhere');
   });
 
+  it('after `tether pair revoke`, nothing queued for that person or that group runs', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'user', id: '4100', role: 'user', addedBy: 'test', now: Date.now() });
+    store.allow({ kind: 'chat', id: '-4200', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.rt.stopRuntime();
+    await h.adapter.say({ user: '4100' }, 'queued by a person about to be revoked');
+    await h.adapter.say({ user: '4100' }, '/new');
+    await h.adapter.say({ user: OWNER, chat: '-4200', kind: 'group' }, 'queued in a group about to be revoked');
+    await h.adapter.say({ user: OWNER }, 'queued by the owner');
+    for (const id of ['4100', '-4200']) {
+      const cli = await runCli(['pair', 'revoke', 'telegram', id], { env: { TETHER_STATE_DIR: h.rt.stateDir } });
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+    }
+    await h.rt.restart();
+    await h.adapter.waitForText(OWNER, 'echo: queued by the owner');
+    await waitUntil(() => h.bridge.health().inboxDepth === 0);
+    expect(h.adapter.textsTo('4100').filter((t) => !t.includes('queued and will be sent'))).toEqual([]);
+    expect(h.adapter.textsTo('-4200').filter((t) => !t.includes('queued and will be sent'))).toEqual([]);
+    expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual([OWNER]);
+    expect(h.logs.filter((l) => l.includes('no longer allowed'))).toHaveLength(3);
+  });
+
+  it('a press on an earlier approval button in a revoked group does not decide it', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const group = { chat: '-4300', kind: 'group' as const };
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'chat', id: '-4300', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.adapter.say({ user: OWNER, ...group }, '!tool shell {"command":"echo revoked-run"}');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval' && s.to.chatId === '-4300'));
+    const cli = await runCli(['pair', 'revoke', 'telegram', '-4300'], { env: { TETHER_STATE_DIR: h.rt.stateDir } });
+    expect(cli.code).toBe(0);
+    // The owner is still an owner; the chat is what is no longer allowed.
+    expect(await h.adapter.press({ user: OWNER, ...group }, prompt.approvalId!, 'approve')).toBe('This chat is no longer allowed to use the agent.');
+    await h.adapter.say({ user: OWNER, ...group }, '/approve');
+    await h.adapter.waitForText('-4300', 'not paired yet');
+    const pending = (await h.rt.api('GET', '/v1/approvals?status=pending')).body.approvals.map((a: { id: string }) => a.id);
+    expect(pending).toEqual([prompt.approvalId]);
+  });
+
   it('accepts an approval button only from its own conversation, and only once', async () => {
     const h = await harness({ allowlist: [OWNER, '2002'] });
     await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo approved-run"}');

@@ -2,6 +2,7 @@
 import { FINISHED_TURN_STATUSES, RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import { conversationKey } from './adapter.js';
 import type { BridgeContext } from './context.js';
+import { decideRuntimeApproval, decisionText } from './decisions.js';
 import { REQUEST_APPROVAL_PREFIX, decideAccessRequest, findOpenRequest, openRequestById } from './enrolment.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
@@ -49,18 +50,7 @@ async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<
   }
   const approval = args ? ctx.store.approval(args) : ctx.store.latestPendingApproval(conversation);
   if (!approval || approval.conversation !== conversation) return args ? `There is no approval ${args} in this conversation.` : 'Nothing is waiting for approval in this conversation.';
-  if (approval.status === 'decided') return 'That approval was already decided.';
-  try {
-    await ctx.client.decideApproval(approval.approvalId, decision);
-  } catch (err) {
-    if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
-      ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
-      return 'That approval was already decided.';
-    }
-    throw err;
-  }
-  ctx.store.decideApprovalRow(approval.approvalId, decision);
-  return decision === 'approve' ? `Approved: ${approval.tool} runs now.` : `Denied: ${approval.tool} will not run.`;
+  return decisionText(await decideRuntimeApproval(ctx, approval, decision), approval.tool);
 }
 
 export const CHAT_COMMANDS: readonly ChatCommand[] = [

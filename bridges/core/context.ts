@@ -22,6 +22,12 @@ export interface BridgeTiming {
   outboxPollMs: number;
   /** Longest backoff between retries of a transient send failure. */
   sendRetryMaxMs: number;
+  /**
+   * A button press not decided by then is answered "received" and its result said in chat later:
+   * platforms drop an unanswered press after a few seconds (Telegram's callback queries, Slack's
+   * and Feishu's 3 s), and the decision may wait for a slow runtime.
+   */
+  pressAnswerMs: number;
 }
 
 export const DEFAULT_TIMING: BridgeTiming = {
@@ -32,6 +38,7 @@ export const DEFAULT_TIMING: BridgeTiming = {
   progressIntervalMs: 5_000,
   outboxPollMs: 1_000,
   sendRetryMaxMs: 60_000,
+  pressAnswerMs: 2_000,
 };
 
 export interface BridgeContext {

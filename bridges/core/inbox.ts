@@ -6,13 +6,11 @@ import { conversationKey } from './adapter.js';
 import { decideAccess, mayUseAgent, type AccessDecision } from './access.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
-import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
+import { REQUEST_APPROVAL_PREFIX, attemptPair, openAccessRequest, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
 import { PAIR_REFUSED_TEXT } from './pairing.js';
+import { ButtonPresses, CHAT_NOT_ALLOWED_TEXT } from './presses.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
-
-/** The answer to a press on a button in a chat that is not (or no longer) allowed. */
-export const CHAT_NOT_ALLOWED_TEXT = 'This chat is no longer allowed to use the agent.';
 
 /** The answer to a message the agent cannot read; `what` is the adapter's phrase ("a photo"). */
 export function unsupportedMessageText(what: string): string {
@@ -21,11 +19,14 @@ export function unsupportedMessageText(what: string): string {
 
 export class Inbox {
   private readonly busy = new Set<string>();
+  private readonly presses: ButtonPresses;
 
   constructor(
     private readonly ctx: BridgeContext,
     private readonly threads: ThreadDirectory,
-  ) {}
+  ) {
+    this.presses = new ButtonPresses(ctx, () => this.wake());
+  }
 
   /** Commits the message (or its answer) and returns; the platform may confirm it once this resolves. */
   async onMessage(m: InboundMessage): Promise<void> {
@@ -114,43 +115,9 @@ export class Inbox {
     }
   }
 
-  /** A button press: only from the conversation the approval belongs to, only once. */
-  async onAction(a: InboundAction): Promise<void> {
-    const { ctx } = this;
-    const now = ctx.now();
-    const conversation = conversationKey(a.conversation);
-    if (!ctx.store.insertInbound({ dedupeKey: a.dedupeKey, ref: a.conversation, conversation, senderId: a.sender.id, text: '', status: 'handled', now })) return;
-    const role = ctx.roleOf(a.sender.id);
-    const answer = (text: string) => a.answer(text).catch((err: unknown) => ctx.logger.debug('cannot answer a button press', { error: err }));
-    if (role === undefined) return void (await answer('You are not allowed to decide this.'));
-    // The presser's role is not enough: a button in a group that was revoked since must not decide anything.
-    if (!mayUseAgent(a.conversation.kind, { senderRole: role, chatAllowed: ctx.chatAllowed(a.conversation.chatId) })) {
-      ctx.logger.info('button press refused: this chat is no longer allowed', { conversation, sender: a.sender.id, approval: a.approvalId });
-      return void (await answer(CHAT_NOT_ALLOWED_TEXT));
-    }
-    if (a.approvalId.startsWith(REQUEST_APPROVAL_PREFIX)) {
-      if (role !== 'owner') return void (await answer('Only an owner can decide access requests.'));
-      const request = openRequestById(ctx.store, a.approvalId.slice(REQUEST_APPROVAL_PREFIX.length), now);
-      if (!request || !decideAccessRequest(ctx.store, request, a.decision, `${ctx.adapter.platform}:${a.sender.id}`, now)) return void (await answer('Already decided (or expired).'));
-      ctx.logger.info('access request decided in chat', { decision: a.decision, requester: request.requesterId, owner: a.sender.id });
-      return void (await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.'));
-    }
-    const approval = ctx.store.approval(a.approvalId);
-    if (!approval || approval.conversation !== conversation) return void (await answer('This approval belongs to another conversation.'));
-    if (approval.status === 'decided') return void (await answer('Already decided.'));
-    try {
-      await ctx.client.decideApproval(approval.approvalId, a.decision);
-      ctx.store.decideApprovalRow(approval.approvalId, a.decision);
-      await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.');
-    } catch (err) {
-      if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
-        ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
-        return void (await answer('Already decided.'));
-      }
-      // Forget the press so pressing again can work once the runtime is back.
-      ctx.store.forgetInbound(a.dedupeKey);
-      await answer('The agent is not reachable right now; press again in a moment.');
-    }
+  /** A button press: committed, then answered or queued for the poster (see ButtonPresses); resolves at once. */
+  onAction(a: InboundAction): Promise<void> {
+    return this.presses.onAction(a);
   }
 
   /** Starts a poster for every conversation with pending messages that has none running. */
@@ -183,7 +150,8 @@ export class Inbox {
         if (isRetryable(err)) {
           ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
           const waited = ctx.now() - row.receivedAt;
-          const tell = !row.toldWaiting && waited >= ctx.timing.queuedNoticeMs;
+          // A press's presser was already told the result follows in chat.
+          const tell = !row.toldWaiting && !row.action && waited >= ctx.timing.queuedNoticeMs;
           ctx.store.transaction(() => {
             ctx.store.noteInboundAttempt(row.id, tell);
             if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
@@ -192,6 +160,10 @@ export class Inbox {
           continue;
         }
         ctx.logger.warn('message refused by the runtime', { conversation, error: err });
+        if (row.action) {
+          this.presses.settle(row, 'The agent refused this decision.', `The agent refused the decision: ${describeError(err)}`);
+          continue;
+        }
         ctx.store.transaction(() => {
           ctx.store.finishInbound(row.id, { error: describeError(err) });
           ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
@@ -204,10 +176,12 @@ export class Inbox {
     const { ctx } = this;
     // Access is asked again now: a revoke while this waited (for a down runtime, behind a slow turn) stops it.
     if (!mayUseAgent(row.ref.kind, { senderRole: ctx.roleOf(row.senderId), chatAllowed: ctx.chatAllowed(row.ref.chatId) })) {
-      ctx.logger.info('queued message dropped: its sender or chat is no longer allowed', { conversation: row.conversation, sender: row.senderId });
+      ctx.logger.info(`queued ${row.action ? 'button press' : 'message'} dropped: its sender or chat is no longer allowed`, { conversation: row.conversation, sender: row.senderId });
+      if (row.action) return this.presses.settle(row, CHAT_NOT_ALLOWED_TEXT, undefined);
       ctx.store.finishInbound(row.id, { error: 'no longer allowed', forgetText: true });
       return;
     }
+    if (row.action) return this.presses.decide(row, row.action);
     const command = parseCommand(row.text);
     const handler = command && findCommand(command.name);
     // A slash word we do not know, followed by more text, is a request (`/tmp is full…`); alone it is a mistyped command.

@@ -149,6 +149,12 @@ export interface NewOutbound {
   body: OutboundBody;
 }
 
+/** A button press waiting in the inbox for the runtime. */
+export interface InboxAction {
+  approvalId: string;
+  decision: 'approve' | 'deny';
+}
+
 export interface InboxRow {
   id: number;
   dedupeKey: string;
@@ -159,6 +165,8 @@ export interface InboxRow {
   attempts: number;
   receivedAt: number;
   toldWaiting: boolean;
+  /** Set for a button press (its text is empty). */
+  action?: InboxAction;
 }
 
 export interface AllowedRow {
@@ -375,11 +383,6 @@ export class BridgeStore {
     return r.changes === 1;
   }
 
-  /** Lets a press be tried again (its decision could not reach the runtime). */
-  forgetInbound(dedupeKey: string): void {
-    this.sql('DELETE FROM inbox WHERE dedupe_key = ?').run(dedupeKey);
-  }
-
   hasInbound(dedupeKey: string): boolean {
     return this.sql('SELECT 1 FROM inbox WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
   }
@@ -401,7 +404,18 @@ export class BridgeStore {
       attempts: Number(r.attempts),
       receivedAt: Number(r.received_at),
       toldWaiting: Number(r.told_waiting) === 1,
+      ...(r.action !== null ? { action: json<InboxAction>(r.action) } : {}),
     };
+  }
+
+  /** Turns a press just recorded as handled into one waiting for the runtime, in its conversation's order. */
+  queueAction(dedupeKey: string, action: InboxAction): void {
+    this.sql("UPDATE inbox SET status = 'pending', action = ? WHERE dedupe_key = ?").run(JSON.stringify(action), dedupeKey);
+  }
+
+  /** A press of this approval is already waiting: another one adds nothing. */
+  hasPendingAction(approvalId: string): boolean {
+    return this.sql("SELECT 1 FROM inbox WHERE status = 'pending' AND action IS NOT NULL AND json_extract(action, '$.approvalId') = ?").get(approvalId) !== undefined;
   }
 
   inboxDepth(): number {

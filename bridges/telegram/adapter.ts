@@ -141,14 +141,13 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
         return;
       }
       case 'action': {
-        let answered = false;
         // Not awaited: under flood control the answer waits retry_after, and the poll must not wait with it.
         const answer = async (text: string) => {
-          answered = true;
           api.answerCallbackQuery(inbound.callbackQueryId, { text: [...text].slice(0, 200).join('') }).catch((err: unknown) => {
             log.debug('answerCallbackQuery failed', { error: describeTelegramError(err, 'answerCallbackQuery') });
           });
         };
+        // Resolves once the press is stored; the core answers it (within seconds) when it is decided.
         await handlers.onAction({
           dedupeKey: inbound.dedupeKey,
           conversation: inbound.conversation,
@@ -157,8 +156,6 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
           decision: inbound.decision,
           answer,
         });
-        // An unanswered press leaves a spinner on the button for a while.
-        if (!answered) await answer('');
         return;
       }
       case 'unknown_button':

@@ -7,11 +7,13 @@ import type { BridgeTiming } from '../../../bridges/core/context.js';
 import { mintPairCode } from '../../../bridges/core/enrolment.js';
 import { unsupportedMessageText } from '../../../bridges/core/inbox.js';
 import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
+import { PRESS_RECEIVED_TEXT } from '../../../bridges/core/presses.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
 import { loadBridgeConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
 import { RuntimeApiError, createRuntimeClient, type RuntimeClient } from '../../../lib/runtime-client.js';
 import { runCli } from '../../support/cli.js';
+import { startHangProxy } from '../../support/hang-proxy.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
 import { freePort, waitUntil } from '../../support/wait.js';
@@ -490,6 +492,32 @@ describe('bridge core against the real runtime', () => {
     expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'deny')).toBe('Already decided.');
     await h.adapter.say({ user: OWNER }, '/approve');
     await h.adapter.waitForText(OWNER, 'Nothing is waiting for approval');
+  });
+
+  it('a press taken while the runtime hangs is answered at once, kept across a bridge restart, decided after it, and its result said in chat', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    await h.bridge.stop();
+    const proxy = await startHangProxy(h.rt);
+    cleanups.push(() => proxy.close());
+    // A short client timeout, so stopping the bridge does not wait for the hung call's 30 s.
+    const client = createRuntimeClient({ url: proxy.url, token: h.rt.token, timeoutMs: 500 });
+    cleanups.push(() => client.close());
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: h.rt.stateDir, TETHER_RUNTIME_URL: proxy.url, TETHER_PROGRESS: 'off' });
+    const start = (adapter: RecordingAdapter) => runBridge(adapter, { config, allowlist: [OWNER], logger: createLogger('bridge', { level: 'error', write: () => {} }), identity: 'test', timing: { ...FAST, pressAnswerMs: 200 }, client });
+    const first = new RecordingAdapter();
+    const bridge = await start(first);
+    await first.say({ user: OWNER }, '!tool shell {"command":"echo decided-after-restart"}', 'restart:1');
+    const prompt = await first.waitFor(() => first.sent.find((s) => s.kind === 'approval'));
+    proxy.hang();
+    expect(await first.press({ user: OWNER }, prompt.approvalId!, 'approve')).toBe(PRESS_RECEIVED_TEXT);
+    await bridge.stop();
+    proxy.resume();
+    const second = new RecordingAdapter();
+    const again = await start(second);
+    cleanups.push(() => again.stop());
+    await second.waitForText(OWNER, 'Approved: shell runs now.');
+    await second.waitForText(OWNER, 'done: ');
+    expect([...first.textsTo(OWNER), ...second.textsTo(OWNER)].filter((t) => t.startsWith('Approved'))).toHaveLength(1);
   });
 
   it('falls back to /approve text when the adapter has no buttons, and /deny works', async () => {

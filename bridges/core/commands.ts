@@ -53,6 +53,39 @@ async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<
   return decisionText(await decideRuntimeApproval(ctx, approval, decision), approval.tool);
 }
 
+/**
+ * `/new` ends what the old thread still has open (running, waiting for approval, queued): once the
+ * thread is archived no `/stop` reaches it, and its replies would arrive later, unannounced, in
+ * the middle of the new conversation. Each cancelled turn's end is still relayed (`Stopped.`).
+ */
+async function stopOpenTurns(ctx: BridgeContext, threadId: string): Promise<{ running: number; queued: number }> {
+  let turns;
+  try {
+    turns = (await ctx.client.getThread(threadId)).turns ?? [];
+  } catch (err) {
+    if (err instanceof RuntimeApiError && err.status === 404) return { running: 0, queued: 0 };
+    throw err;
+  }
+  const stopped = { running: 0, queued: 0 };
+  // Newest first: a queued turn cancelled after the running one could start in between.
+  for (const turn of turns.filter((t) => !FINISHED_TURN_STATUSES.includes(t.status)).reverse()) {
+    try {
+      await ctx.client.cancelTurn(threadId, turn.id);
+    } catch (err) {
+      if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) continue;
+      throw err;
+    }
+    if (turn.status === 'queued') stopped.queued++;
+    else stopped.running++;
+  }
+  return stopped;
+}
+
+function stoppedText(s: { running: number; queued: number }): string {
+  const parts = [...(s.running > 0 ? ['the running turn'] : []), ...(s.queued > 0 ? [`${s.queued} queued message${s.queued === 1 ? '' : 's'}`] : [])];
+  return parts.length > 0 ? `Stopped ${parts.join(' and ')}. ` : '';
+}
+
 export const CHAT_COMMANDS: readonly ChatCommand[] = [
   {
     name: 'help',
@@ -65,10 +98,12 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
   },
   {
     name: 'new',
-    description: 'start a fresh conversation (the current one is archived)',
-    run: async ({ threads, message }) => {
+    description: 'start a fresh conversation (stops the running turn; the current one is archived)',
+    run: async ({ ctx, threads, message }) => {
+      const previous = threads.current(message.ref);
+      const stopped = previous ? await stopOpenTurns(ctx, previous) : { running: 0, queued: 0 };
       const t = await threads.replace(message.ref);
-      return `Started a new conversation (thread ${t.id}). The previous one is archived.`;
+      return `${stoppedText(stopped)}Started a new conversation (thread ${t.id}). The previous one is archived.`;
     },
   },
   {

@@ -616,6 +616,23 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText(OWNER, 'Stopped.');
   });
 
+  it('/new during a running turn stops it and its queued ones, says so, and their replies never arrive later', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '!slow 150 old words that must never arrive here');
+    await h.adapter.waitFor(() => h.adapter.typings.length > 0 || undefined, 10_000, 'typing');
+    await h.adapter.say({ user: OWNER }, 'queued in the old thread');
+    await h.adapter.say({ user: OWNER }, '/new');
+    const started = await h.adapter.waitForText(OWNER, 'Started a new conversation');
+    expect(started.text).toMatch(/^Stopped the running turn and 1 queued message\. Started a new conversation/);
+    const old = (await h.threads()).find((t) => t.archived)!;
+    await waitUntil(async () => (await h.rt.api('GET', `/v1/threads/${old.id}`)).body.status === 'idle');
+    const turns = (await h.rt.api('GET', `/v1/threads/${old.id}`)).body.turns.map((t: { status: string }) => t.status);
+    expect(turns).toEqual(['cancelled', 'cancelled']);
+    await h.adapter.say({ user: OWNER }, 'in the new thread');
+    await h.adapter.waitForText(OWNER, 'echo: in the new thread');
+    expect(h.adapter.textsTo(OWNER).filter((t) => t.includes('must never arrive') || t.includes('echo: queued in the old thread'))).toEqual([]);
+  });
+
   it('in groups: answers only addressed messages of allowed senders in a chat an owner paired', async () => {
     const h = await harness({ allowlist: [OWNER] });
     const group = { chat: '-100500', kind: 'group' as const };

@@ -5,6 +5,7 @@ import type { RuntimeClient } from '../../lib/runtime-client.js';
 import type { ChatAdapter, ConversationRef } from './adapter.js';
 import type { Role } from './access.js';
 import type { HealthReporter } from './health.js';
+import type { StorageGuard } from './storage.js';
 import type { BridgeStore, OutboundBody, OutboundKind } from './store.js';
 
 /** Timings, all overridable by tests; defaults are what people should get. */
@@ -28,6 +29,8 @@ export interface BridgeTiming {
    * and Feishu's 3 s), and the decision may wait for a slow runtime.
    */
   pressAnswerMs: number;
+  /** Longest pause between retries of a write the state dir refused (full, read-only). */
+  storageRetryMaxMs: number;
 }
 
 export const DEFAULT_TIMING: BridgeTiming = {
@@ -39,6 +42,7 @@ export const DEFAULT_TIMING: BridgeTiming = {
   outboxPollMs: 1_000,
   sendRetryMaxMs: 60_000,
   pressAnswerMs: 2_000,
+  storageRetryMaxMs: 5_000,
 };
 
 export interface BridgeContext {
@@ -52,6 +56,8 @@ export interface BridgeContext {
   logger: Logger;
   timing: BridgeTiming;
   health: HealthReporter;
+  /** Notes writes the state dir refused (full, read-only) and that it recovered; see StorageGuard. */
+  storage: StorageGuard;
   now(): number;
   /** Aborted when the bridge stops. */
   signal: AbortSignal;

@@ -9,6 +9,7 @@ import { sleep, type BridgeContext } from './context.js';
 import { REQUEST_APPROVAL_PREFIX, attemptPair, openAccessRequest, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
 import { PAIR_REFUSED_TEXT } from './pairing.js';
 import { ButtonPresses, CHAT_NOT_ALLOWED_TEXT } from './presses.js';
+import { storageFailureOf } from './storage.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
 
@@ -19,6 +20,8 @@ export function unsupportedMessageText(what: string): string {
 
 export class Inbox {
   private readonly busy = new Set<string>();
+  /** Answers of commands that ran but could not be stored yet, by inbox row id. */
+  private readonly answered = new Map<number, string>();
   private readonly presses: ButtonPresses;
 
   constructor(
@@ -40,7 +43,15 @@ export class Inbox {
     const decision = decideAccess(m, { senderRole: ctx.roleOf(m.sender.id), chatAllowed: ctx.chatAllowed(m.conversation.chatId), pairing: ctx.config.pairing });
     // The row's status and the reply it earns commit together: a crash between them would lose the
     // reply (the redelivered update is then a duplicate) or open a request nobody is told about.
-    const wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    let wake: boolean;
+    try {
+      wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    } catch (err) {
+      // Thrown on to the adapter, which does not confirm the message: the platform hands it over again.
+      ctx.storage.failed(err, 'storing a message');
+      throw err;
+    }
+    ctx.storage.succeeded();
     if (wake) this.wake();
   }
 
@@ -122,13 +133,27 @@ export class Inbox {
 
   /** Starts a poster for every conversation with pending messages that has none running. */
   wake(): void {
-    for (const conversation of this.ctx.store.pendingInboxConversations()) {
-      if (this.busy.has(conversation) || this.ctx.signal.aborted) continue;
+    const { ctx } = this;
+    for (const conversation of ctx.store.pendingInboxConversations()) {
+      if (this.busy.has(conversation) || ctx.signal.aborted) continue;
       this.busy.add(conversation);
-      void this.drain(conversation).finally(() => {
-        this.busy.delete(conversation);
-        if (!this.ctx.signal.aborted && this.ctx.store.nextInbound(conversation)) this.wake();
-      });
+      // drain() handles its own failures; this catch is the last guard against a rejection nobody handles.
+      void this.drain(conversation)
+        .catch((err: unknown) => ctx.logger.error('inbox poster stopped; the next message restarts it', { conversation, error: err }))
+        .finally(() => {
+          this.busy.delete(conversation);
+          // A row may have come in between the poster's last look and now.
+          if (!ctx.signal.aborted && this.hasPending(conversation)) this.wake();
+        });
+    }
+  }
+
+  private hasPending(conversation: string): boolean {
+    try {
+      return this.ctx.store.nextInbound(conversation) !== undefined;
+    } catch (err) {
+      this.ctx.logger.warn('cannot read the inbox', { conversation, error: err });
+      return false;
     }
   }
 
@@ -137,38 +162,54 @@ export class Inbox {
     return this.busy.size === 0;
   }
 
+  /**
+   * Posts a conversation's pending rows in order until none is left. A step that fails for any
+   * reason but the runtime's (the state dir refusing writes, a bug) is logged and retried with
+   * backoff: never a rejection that ends the process, never a row skipped.
+   */
   private async drain(conversation: string): Promise<void> {
     const { ctx } = this;
-    for (;;) {
-      if (ctx.signal.aborted) return;
-      const row = ctx.store.nextInbound(conversation);
-      if (!row) return;
+    let failures = 0;
+    while (!ctx.signal.aborted) {
       try {
-        await this.process(row);
+        const row = ctx.store.nextInbound(conversation);
+        if (!row) return;
+        await this.step(conversation, row);
+        failures = 0;
+        ctx.storage.succeeded();
       } catch (err) {
         if (ctx.signal.aborted) return;
-        if (isRetryable(err)) {
-          ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
-          const waited = ctx.now() - row.receivedAt;
-          // A press's presser was already told the result follows in chat.
-          const tell = !row.toldWaiting && !row.action && waited >= ctx.timing.queuedNoticeMs;
-          ctx.store.transaction(() => {
-            ctx.store.noteInboundAttempt(row.id, tell);
-            if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
-          });
-          await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
-          continue;
-        }
-        ctx.logger.warn('message refused by the runtime', { conversation, error: err });
-        if (row.action) {
-          this.presses.settle(row, 'The agent refused this decision.', `The agent refused the decision: ${describeError(err)}`);
-          continue;
-        }
-        ctx.store.transaction(() => {
-          ctx.store.finishInbound(row.id, { error: describeError(err) });
-          ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
-        });
+        if (!ctx.storage.failed(err, 'posting a message to the runtime')) ctx.logger.error('inbox poster failed; retrying', { conversation, attempt: failures + 1, error: err });
+        await ctx.storage.pause(failures++, ctx.signal);
       }
+    }
+  }
+
+  /** One row: processed, or on the runtime's failure noted and waited for (retryable) or answered (refused). */
+  private async step(conversation: string, row: InboxRow): Promise<void> {
+    const { ctx } = this;
+    try {
+      await this.process(row);
+    } catch (err) {
+      if (ctx.signal.aborted || storageFailureOf(err)) throw err;
+      if (isRetryable(err)) {
+        ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
+        const waited = ctx.now() - row.receivedAt;
+        // A press's presser was already told the result follows in chat.
+        const tell = !row.toldWaiting && !row.action && waited >= ctx.timing.queuedNoticeMs;
+        ctx.store.transaction(() => {
+          ctx.store.noteInboundAttempt(row.id, tell);
+          if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
+        });
+        await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
+        return;
+      }
+      ctx.logger.warn('message refused by the runtime', { conversation, error: err });
+      if (row.action) return this.presses.settle(row, 'The agent refused this decision.', `The agent refused the decision: ${describeError(err)}`);
+      ctx.store.transaction(() => {
+        ctx.store.finishInbound(row.id, { error: describeError(err) });
+        ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
+      });
     }
   }
 
@@ -187,12 +228,16 @@ export class Inbox {
     // A slash word we do not know, followed by more text, is a request (`/tmp is full…`); alone it is a mistyped command.
     if (command && (handler || command.args === '')) {
       const call: CommandCall = { ctx, threads: this.threads, message: row, args: command.args };
-      const text = handler ? await handler.run(call) : unknownCommandText(command.name);
+      // A command runs once: when its answer cannot be stored (a full disk), the retry stores the
+      // same answer instead of running it again (a second /new would archive the new thread).
+      const text = this.answered.get(row.id) ?? (handler ? await handler.run(call) : unknownCommandText(command.name));
+      this.answered.set(row.id, text);
       // A command's text may hold a code (/approve CODE): it is not kept once answered.
       ctx.store.transaction(() => {
         ctx.store.finishInbound(row.id, { forgetText: true });
         ctx.reply(row.ref, text);
       });
+      this.answered.delete(row.id);
       return;
     }
     if (row.text.trim() === '') {

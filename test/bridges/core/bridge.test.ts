@@ -1,5 +1,6 @@
 // The bridge core end to end: a real runtime (fake model) and a recording adapter playing the platform.
 import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../../bridges/core/adapter.js';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
@@ -883,6 +884,110 @@ describe('bridge core against the real runtime', () => {
     expect(logs.filter((l) => l.includes("the runtime's token is not there yet"))).toHaveLength(1);
     await adapter.say({ user: OWNER }, 'and after');
     await adapter.waitForText(OWNER, 'echo: and after');
+  });
+
+  describe('with a state dir that takes no writes', () => {
+    /** Starts the harness and hands back the bridge's own store, whose connection the test then limits. */
+    async function harnessWithStore(o: Parameters<typeof harness>[0] = {}): Promise<{ h: Harness; store: BridgeStore }> {
+      const open = BridgeStore.open;
+      const opened: BridgeStore[] = [];
+      BridgeStore.open = (dir, platform) => {
+        const s = open.call(BridgeStore, dir, platform);
+        opened.push(s);
+        return s;
+      };
+      try {
+        const h = await harness(o);
+        return { h, store: opened[0]! };
+      } finally {
+        BridgeStore.open = open;
+      }
+    }
+
+    const words = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ');
+
+    it('full while a message waits: the bridge stays up, health says why, and everything is delivered once when space is freed', async () => {
+      const { h, store } = await harnessWithStore({ timing: { storageRetryMaxMs: 100 } });
+      await h.adapter.say({ user: OWNER }, 'warm up');
+      await h.adapter.waitForText(OWNER, 'echo: warm up');
+      await h.rt.stopRuntime();
+      // Big enough that it and its reply need new pages: what a full disk cannot give.
+      const waiting = words('w', 2500);
+      await h.adapter.say({ user: OWNER }, waiting, 'full:1');
+      store.db.exec('VACUUM');
+      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      const arriving = words('a', 2500);
+      await expect(h.adapter.say({ user: OWNER }, arriving, 'full:2')).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+      const health = h.bridge.health();
+      expect(health.state).toBe('not_accepting');
+      expect(health.storage).toContain(`cannot write ${h.rt.stateDir}/telegram.db: the disk of the state dir is full (SQLITE_FULL)`);
+      await h.rt.restart();
+      // The turn is posted; its reply cannot be stored yet, and is retried, with the bridge up.
+      await waitUntil(async () => (await h.threads()).length > 0 && (await h.rt.api('GET', `/v1/threads/${(await h.threads())[0]!.id}`)).body.turns.length === 2, 'the waiting message posted');
+      await waitUntil(() => h.logs.filter((l) => l.includes('not accepting messages')).length > 0);
+      expect(h.bridge.health().state).toBe('not_accepting');
+      store.db.pragma('max_page_count = 1073741823');
+      // The platform hands the unconfirmed message over again.
+      await h.adapter.say({ user: OWNER }, arriving, 'full:2');
+      await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).join(' ').includes('a2499') || undefined, 15_000, 'the reply to the message that arrived while full');
+      await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).join(' ').includes('w2499') || undefined, 15_000, 'the reply to the message that waited');
+      const all = h.adapter.textsTo(OWNER).join(' ');
+      expect(all.split('w1234 ').length).toBe(2);
+      expect(all.split('a1234 ').length).toBe(2);
+      const [thread] = await h.threads();
+      expect((await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns).toHaveLength(3);
+      await waitUntil(() => h.bridge.health().state === 'running');
+      expect(h.bridge.health().storage).toBeUndefined();
+    });
+
+    it('a reply the platform took, whose sent mark the disk refused, is marked later and never sent twice', async () => {
+      const h = await harness({ timing: { storageRetryMaxMs: 50 } });
+      const markSent = BridgeStore.prototype.markSent;
+      let refusals = 0;
+      BridgeStore.prototype.markSent = function (this: BridgeStore, ...args: Parameters<typeof markSent>) {
+        if (refusals < 3) {
+          refusals++;
+          throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+        }
+        return markSent.apply(this, args);
+      };
+      cleanups.push(async () => {
+        BridgeStore.prototype.markSent = markSent;
+      });
+      await h.adapter.say({ user: OWNER }, 'mark me once');
+      await h.adapter.waitForText(OWNER, 'echo: mark me once');
+      await waitUntil(() => refusals === 3 && h.bridge.health().outboxDepth === 0, 'the row marked sent');
+      await h.adapter.say({ user: OWNER }, 'and the next');
+      await h.adapter.waitForText(OWNER, 'echo: and the next');
+      expect(h.adapter.attempts.map((a) => a.text)).toEqual(['echo: mark me once', 'echo: and the next']);
+      expect(h.bridge.health().state).toBe('running');
+    });
+
+    it('read-only while a message waits for the runtime: no crash, not accepting, and it goes out once when writable again', async () => {
+      const { h, store } = await harnessWithStore({ timing: { storageRetryMaxMs: 100 } });
+      await h.adapter.say({ user: OWNER }, 'warm up');
+      await h.adapter.waitForText(OWNER, 'echo: warm up');
+      await h.rt.stopRuntime();
+      await h.adapter.say({ user: OWNER }, 'waits while read-only', 'ro:1');
+      // What chmod would do to a non-root bridge: every write refused, reads still fine.
+      store.db.pragma('query_only = 1');
+      await h.rt.restart();
+      await expect(h.adapter.say({ user: OWNER }, 'sent while read-only', 'ro:2')).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+      await waitUntil(() => h.bridge.health().state === 'not_accepting');
+      expect(h.bridge.health().storage).toContain('the state dir is read-only (SQLITE_READONLY)');
+      // The waiting message is posted (and retried: the runtime keeps its key) while its row cannot be finished.
+      await waitUntil(async () => (await h.threads()).length === 1 && (await h.rt.api('GET', `/v1/threads/${(await h.threads())[0]!.id}`)).body.turns.length === 2, 'the waiting message posted');
+      store.db.pragma('query_only = 0');
+      await h.adapter.say({ user: OWNER }, 'sent while read-only', 'ro:2');
+      await h.adapter.waitForText(OWNER, 'echo: sent while read-only');
+      await h.adapter.waitForText(OWNER, 'echo: waits while read-only');
+      const texts = h.adapter.textsTo(OWNER);
+      expect(texts.filter((t) => t === 'echo: waits while read-only')).toHaveLength(1);
+      expect(texts.filter((t) => t === 'echo: sent while read-only')).toHaveLength(1);
+      const [thread] = await h.threads();
+      expect((await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns.map((t: { input: string }) => t.input)).toEqual(['warm up', 'waits while read-only', 'sent while read-only']);
+      await waitUntil(() => h.bridge.health().state === 'running');
+    });
   });
 
   it('refuses a second bridge on the same bot while the first runs', async () => {

@@ -40,12 +40,20 @@ export class ButtonPresses {
     const now = ctx.now();
     const conversation = conversationKey(a.conversation);
     const answer: Answer = (text) => void a.answer(text).catch((err: unknown) => ctx.logger.debug('cannot answer a button press', { error: err }));
-    const outcome = ctx.store.transaction(() => {
-      if (!ctx.store.insertInbound({ dedupeKey: a.dedupeKey, ref: a.conversation, conversation, senderId: a.sender.id, text: '', status: 'handled', now })) return { duplicate: true as const };
-      const text = this.judge(a, conversation, now);
-      if (text === undefined) ctx.store.queueAction(a.dedupeKey, { approvalId: a.approvalId, decision: a.decision });
-      return { text };
-    });
+    let outcome: { duplicate: true } | { text: string | undefined };
+    try {
+      outcome = ctx.store.transaction(() => {
+        if (!ctx.store.insertInbound({ dedupeKey: a.dedupeKey, ref: a.conversation, conversation, senderId: a.sender.id, text: '', status: 'handled', now })) return { duplicate: true as const };
+        const text = this.judge(a, conversation, now);
+        if (text === undefined) ctx.store.queueAction(a.dedupeKey, { approvalId: a.approvalId, decision: a.decision });
+        return { text };
+      });
+    } catch (err) {
+      // Not confirmed to the platform, which hands the press over again.
+      ctx.storage.failed(err, 'storing a button press');
+      throw err;
+    }
+    ctx.storage.succeeded();
     // A redelivered press was taken the first time; this only stops the button's spinner.
     if ('duplicate' in outcome) return answer('');
     if (outcome.text !== undefined) return answer(outcome.text);

@@ -164,9 +164,10 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       case 'moved': {
         const key = `${inbound.from.chatId}->${inbound.to.chatId}`;
         if (movedAlready.has(key)) return;
-        movedAlready.add(key);
         log.info('group moved to a supergroup', { from: inbound.from.chatId, to: inbound.to.chatId });
         await handlers.onConversationMoved?.(inbound.from, inbound.to);
+        // Only once stored: a move the core could not store (a full disk) comes again and must be taken then.
+        movedAlready.add(key);
         return;
       }
       case 'blocked':

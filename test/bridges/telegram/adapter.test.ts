@@ -21,6 +21,8 @@ let messages: InboundMessage[];
 let actions: InboundAction[];
 let moves: [ConversationRef, ConversationRef][];
 let fatal: string[];
+/** The core fails to store this many moves first. */
+let moveFailures = 0;
 let onMessage: (m: InboundMessage) => Promise<void>;
 let onAction: (a: InboundAction) => Promise<void>;
 
@@ -38,6 +40,7 @@ async function startAdapter(timing?: Partial<typeof quick>): Promise<void> {
     onMessage: (m) => onMessage(m),
     onAction: (a) => onAction(a),
     onConversationMoved: async (from, to) => {
+      if (moveFailures-- > 0) throw new Error('disk full');
       moves.push([from, to]);
     },
   });
@@ -64,6 +67,7 @@ beforeEach(async () => {
   messages = [];
   actions = [];
   moves = [];
+  moveFailures = 0;
   fatal = [];
   onMessage = async (m) => {
     messages.push(m);
@@ -191,6 +195,17 @@ describe('receiving', () => {
     fake.userSends(alice.id, 'marker', { from: alice });
     await fake.waitFor(() => messages.length === 1);
     expect(moves).toEqual([[to(-555, 'group'), to(-100555, 'group')]]);
+  });
+});
+
+describe('moves', () => {
+  it('takes a group move again when the core could not store it the first time', async () => {
+    moveFailures = 1;
+    await startAdapter();
+    fake.createGroup(-556, 'Team');
+    fake.migrateGroup(-556, -100556);
+    await fake.waitFor(() => moves.length === 1 && fake.pendingUpdates() === 0);
+    expect(moves).toEqual([[to(-556, 'group'), to(-100556, 'group')]]);
   });
 });
 

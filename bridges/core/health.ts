@@ -1,5 +1,5 @@
 // The bridge's health: a small state object, written to $STATE_DIR/<platform>.health.json and logged on change.
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import type { PlatformName } from './adapter.js';
@@ -77,15 +77,35 @@ export class HealthReporter {
   }
 
   private write(): void {
+    const text = JSON.stringify(this.current, null, 2) + '\n';
     try {
       const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.current, null, 2) + '\n', { mode: 0o600 });
+      writeFileSync(tmp, text, { mode: 0o600 });
       renameSync(tmp, this.file);
       this.writeFailing = false;
     } catch (err) {
-      // Once per outage: on a full disk every update would say it again.
-      if (!this.writeFailing) this.logger.warn('cannot write the health file', { file: this.file, error: err });
-      this.writeFailing = true;
+      try {
+        // A full disk has no room for a new file, but the old one's blocks are still there: overwritten
+        // in place (not atomic), health can still say the disk is full instead of a stale `running`.
+        overwriteInPlace(this.file, text);
+        this.writeFailing = false;
+      } catch {
+        // Once per outage: on a full disk every update would say it again.
+        if (!this.writeFailing) this.logger.warn('cannot write the health file', { file: this.file, error: err });
+        this.writeFailing = true;
+      }
     }
+  }
+}
+
+/** Writes `text` over the start of an existing file and cuts it there, without first freeing its blocks. */
+function overwriteInPlace(file: string, text: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const bytes = Buffer.from(text);
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -116,12 +116,8 @@ export class RecordingAdapter implements ChatAdapter {
     };
     await this.handlers.onAction(a);
     const [answer] = await this.waitFor(() => answers.length > 0 && answers, 10_000, 'the answer to a press');
-    this.pressAnswers.push(answers);
     return answer!;
   }
-
-  /** Every answer each press got, in the order the presses were answered (a press is answered once). */
-  readonly pressAnswers: string[][] = [];
 
   /** Resolves once `match` holds for the sends so far; rejects after `timeoutMs`. */
   waitFor<T>(match: () => T | undefined | false, timeoutMs = 10_000, what = 'a send'): Promise<T> {

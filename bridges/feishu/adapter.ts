@@ -38,8 +38,12 @@ export const FEISHU_TEXT_LIMIT = 20_000;
 
 /** The reaction that stands for "typing…" (bots have no typing indicator). */
 export const TYPING_EMOJI = 'Typing';
-/** A card press is answered within Feishu's 3 s even when the runtime is slow: the decision goes on after the ack. */
-const ACTION_ANSWER_WAIT_MS = 1_500;
+/**
+ * How long a card press waits for the core's answer (its toast) before it is acked without one. The
+ * core answers within its pressAnswerMs (2 s: "received" when the runtime is slow); Feishu wants the
+ * ack within 3 s.
+ */
+const ACTION_ANSWER_WAIT_MS = 2_300;
 /** Start: a network failure (Feishu unreachable) is retried this often at most. */
 const IDENTIFY_RETRY_MAX_MS = 30_000;
 
@@ -177,22 +181,25 @@ export function createFeishuAdapter(config: FeishuConfig, logger: Logger, option
           log.debug('card action ignored', { reason: press.reason });
           return { toast: { type: 'info', content: 'This button is no longer active.' } };
         }
-        let answer: string | undefined;
         const decided = press.value.decision === 'approve' ? 'Approved.' : 'Denied.';
-        const handled = handlers.onAction({
+        let answered!: (text: string) => void;
+        const answer = new Promise<string>((resolve) => (answered = resolve));
+        // Resolves once the press is on disk; the core answers it (at once, or once the runtime decided) through `answer`.
+        await handlers.onAction({
           dedupeKey: press.dedupeKey,
           conversation: press.conversation,
           sender: press.sender,
           approvalId: press.value.id,
           decision: press.value.decision,
           answer: async (text) => {
-            answer = text;
             if (text === decided && press.cardMessageId) decidedBy.set(press.cardMessageId, press.sender.id);
+            answered(text);
           },
         });
-        // The press is committed before the runtime is asked; a slow runtime must not hold the ack past 3 s.
-        await Promise.race([handled, new Promise((r) => setTimeout(r, ACTION_ANSWER_WAIT_MS).unref())]);
-        return answer ? { toast: { type: answer === decided ? 'success' : 'info', content: answer } } : undefined;
+        let timer: NodeJS.Timeout | undefined;
+        const text = await Promise.race([answer, new Promise<string>((r) => (timer = setTimeout(() => r(''), ACTION_ANSWER_WAIT_MS)))]);
+        clearTimeout(timer);
+        return text ? { toast: { type: text === decided ? 'success' : 'info', content: text } } : undefined;
       },
     } as never);
 

@@ -393,6 +393,20 @@ describe('feishu bridge end to end', () => {
     expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(1);
   });
 
+  it('a press while the runtime is down is acked inside 3 s with a toast, and decided once the runtime is back', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
+    s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: '!tool shell {"command":"echo later-run"}' });
+    const card = await s.fake.waitFor(() => s.fake.sent(s.aliceChat).find((m) => m.msgType === 'interactive'), 15_000, 'the approval card');
+    await s.rt.stopRuntime();
+    const press = s.fake.pressButton({ messageId: card.messageId, by: s.alice, label: 'Approve' });
+    const ack = await s.fake.waitForAck(press.eventId);
+    expect(ack.latencyMs).toBeLessThan(3000);
+    expect(ack.data).toMatchObject({ toast: { content: expect.any(String) } });
+    await s.rt.restart();
+    await s.fake.waitFor(() => texts(s.fake, s.aliceChat).some((t) => t.startsWith('done:')), 20_000, 'the tool result once the runtime is back');
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(1);
+  });
+
   it('/deny in chat decides an approval too, and the card loses its buttons', async () => {
     const s = await stack({ env: { TETHER_APPROVAL: 'ask' } });
     s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: '!tool shell {"command":"echo denied-run"}' });

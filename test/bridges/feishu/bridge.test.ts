@@ -278,6 +278,18 @@ describe('feishu bridge end to end', () => {
     expect(texts(s.fake, s.aliceChat)).toEqual(['echo: patience']);
   });
 
+  it('a send Feishu never answers times out and goes again with the same uuid, once', async () => {
+    const s = await stack();
+    s.fake.fail({ route: 'message.reply', ...FAULTS.hang() });
+    s.fake.pushMessage({ chat: s.aliceChat, from: s.alice, text: 'hello?' });
+    await s.fake.waitFor(() => texts(s.fake, s.aliceChat).includes('echo: hello?'), 20_000, 'the reply after the timeout');
+    const replies = s.fake.callsOf('message.reply');
+    expect(replies.map((c) => c.faulted)).toEqual([true, false]);
+    expect(replies[1]!.body.uuid).toBe(replies[0]!.body.uuid);
+    expect(replies[1]!.at - replies[0]!.at).toBeGreaterThanOrEqual(1900);
+    expect(texts(s.fake, s.aliceChat)).toEqual(['echo: hello?']);
+  });
+
   it('a 230020 (the chat\'s own limit) holds that chat a moment and the reply still goes once', async () => {
     const s = await stack();
     s.fake.fail({ route: 'message.reply', ...FAULTS.chatRateLimited() });

@@ -89,10 +89,10 @@ export class FeishuConnection {
     return { state, restarts: this.restarts, ...(this.lastRestartReason ? { lastRestartReason: this.lastRestartReason } : {}), silentForMs: Date.now() - this.lastAlive };
   }
 
-  private alive(line?: string): void {
+  /** A sign of life in the SDK's log line; a socket that opens and then says nothing is not a recovery, so only a pong or an event ends the backoff. */
+  private alive(line: string): void {
     this.lastAlive = Date.now();
-    // A socket that opens and then says nothing is not a recovery: the backoff keeps growing.
-    if (line === undefined || PROOF_OF_WORK.some((s) => line.includes(s))) this.failuresInARow = 0;
+    if (PROOF_OF_WORK.some((s) => line.includes(s))) this.failuresInARow = 0;
   }
 
   private open(): void {

@@ -205,6 +205,18 @@ describe('tether feishu', () => {
     expect(logs).not.toContain(s.fake.currentToken!);
   });
 
+  it('a second tether feishu for the same app on this host refuses to start, and the first keeps its one connection', async () => {
+    const s = await setup();
+    const first = s.spawnBridge();
+    await waitForLine(first, /feishu bridge running/, 20_000);
+    await s.fake.waitFor(() => s.fake.openConnections().length === 1, 20_000, 'the long connection');
+    const second = await runCli(['feishu'], { env: s.env, cwd: s.rt.workspace });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/^tether feishu: another tether feishu \(pid \d+\) is running for this bot/);
+    expect(s.fake.openConnections()).toHaveLength(1);
+    expect(first.exitCode).toBeNull();
+  });
+
   it('tether up with Feishu credentials runs the bridge as a child with [feishu] lines; SIGTERM stops both', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tether-up-feishu-'));
     cleanups.push(async () => rmSync(root, { recursive: true, force: true }));

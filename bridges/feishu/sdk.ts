@@ -64,7 +64,8 @@ export function sdkLogger(logger: Logger, options: SdkLogOptions = {}): lark.Log
   return {
     error: out(options.quietErrors ? 'debug' : 'warn'),
     warn: out(options.quietErrors ? 'debug' : 'warn'),
-    info: out('info'),
+    // Its info lines (a console tour at every start, "reconnect") repeat what the bridge logs itself.
+    info: out('debug'),
     debug: out('debug'),
     trace: out('debug'),
   };

@@ -1,33 +1,21 @@
 // The systemd units, shipped and generated: systemd-analyze verify, their shape, and each ExecStart run with its bundle's env file against the fakes.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_SLUGS, BRIDGES } from '../../lib/bridges.js';
 import { isTetherSecretVariable } from '../../lib/secret-variables.js';
 import { parseEnvFile } from '../../deploy/env-file.js';
 import { unitsDir } from '../../deploy/package-files.js';
 import { parseUnit, unitEnvironment, unitValues } from '../../deploy/unit-file.js';
-import { startFakeModel, type FakeModel } from '../fakes/model-server.js';
-import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram-bot-api.js';
-import { repoRoot, runCli, waitForLine } from '../support/cli.js';
-import { freePort, waitUntil } from '../support/wait.js';
+import { makeTestDeployment, TEST_OPENAI_KEY, type TestDeployment } from '../support/deployment.js';
+import { waitUntil } from '../support/wait.js';
 
-const OPENAI_KEY = 'sk-test-units-0123456789abcdefghijkl';
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 const shippedUnits = readdirSync(unitsDir()).filter((f) => f.endsWith('.service'));
 
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      c.kill('SIGKILL');
-      await new Promise((r) => c.once('exit', r));
-    }
-  }
-});
 afterAll(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -90,77 +78,34 @@ describe('systemd/ units', () => {
 });
 
 describe('a generated bundle’s units', () => {
-  let model: FakeModel;
-  let fake: FakeTelegram;
-  let bundle: string;
-  let port: number;
-
+  let d: TestDeployment;
   beforeAll(async () => {
-    model = await startFakeModel({ apiKey: OPENAI_KEY, models: ['gpt-4.1-mini'] });
-    fake = await startFakeTelegram();
-    port = await freePort();
-    const root = tempDir();
-    bundle = join(root, 'bundle');
-    const r = await runCli(['setup', '--non-interactive', '--target', 'vps', '--bridge', 'telegram', '--provider', 'openai', '--out', bundle], {
-      env: { TELEGRAM_BOT_TOKEN: fake.token, OPENAI_API_KEY: OPENAI_KEY, TETHER_BASE_URL: model.url, TELEGRAM_API_ROOT: fake.url, TETHER_PORT: String(port) },
-      cwd: root,
-    });
-    if (r.code !== 0) throw new Error(`tether setup failed: ${r.stderr}`);
-    return async () => {
-      await fake.close();
-      await model.close();
-    };
+    d = await makeTestDeployment();
+    return () => d.close();
   });
 
   it.skipIf(!hasAnalyze)('pass systemd-analyze verify (skipped where systemd-analyze is missing; .ci/run installs it)', () => {
-    for (const u of readdirSync(join(bundle, 'units'))) expect(verify(join(bundle, 'units', u))).toEqual({ status: 0, output: '' });
+    for (const u of readdirSync(join(d.bundle, 'units'))) expect(verify(join(d.bundle, 'units', u))).toEqual({ status: 0, output: '' });
   });
 
-  /**
-   * Starts a unit's ExecStart as systemd would, as this user: its Environment= and EnvironmentFile=,
-   * its WorkingDirectory, with the host paths moved into a temp dir and /opt/tether = the bundle's app.
-   */
-  function startUnit(unitName: string, hostRoot: string): ChildProcess {
-    const unit = parseUnit(readFileSync(join(bundle, 'units', unitName), 'utf8'));
-    const host = (p: string) => p.replace('/var/lib/tether', join(hostRoot, 'state')).replace('/opt/tether', join(bundle, 'app')).replace('/etc/tether', bundle);
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: hostRoot };
-    for (const [k, v] of Object.entries(unitEnvironment(unit))) env[k] = host(v);
-    for (const file of unitValues(unit, 'Service', 'EnvironmentFile')) Object.assign(env, parseEnvFile(readFileSync(host(file), 'utf8')));
-    const [program, ...args] = unitValues(unit, 'Service', 'ExecStart')[0]!.split(/\s+/);
-    expect(program).toBe('/usr/bin/node');
-    const cwd = host(unitValues(unit, 'Service', 'WorkingDirectory')[0]!);
-    const child = spawn(process.execPath, args.map(host), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    return child;
-  }
-
   it('ExecStart with the bundle’s env files: the runtime reaches health, the bridge pairs a phone and a message is answered', async () => {
-    const hostRoot = tempDir();
-    // What StateDirectory= and `npm ci --omit=dev` in install.sh make on a host.
-    mkdirSync(join(hostRoot, 'state', 'workspace'), { recursive: true, mode: 0o700 });
-    if (!existsSync(join(bundle, 'app', 'node_modules'))) symlinkSync(join(repoRoot, 'node_modules'), join(bundle, 'app', 'node_modules'));
-
-    const runtime = startUnit('tether-runtime.service', hostRoot);
-    await waitForLine(runtime, /"msg":"runtime listening"/);
-    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    const { runtime, bridge, pairLine } = await d.startAll();
+    const health = await fetch(`http://127.0.0.1:${d.port}/health`);
     expect(health.status).toBe(200);
-
-    const bridge = startUnit('tether-telegram.service', hostRoot);
-    const line = await waitForLine(bridge, /send it \/pair [A-Z0-9]{8}/, 20_000);
-    const code = /\/pair ([A-Z0-9]{8})/.exec(line)![1]!;
+    const code = /\/pair ([A-Z0-9]{8})/.exec(pairLine)![1]!;
     const alice = { id: 4242, first_name: 'Alice' };
-    fake.userSends(alice.id, `/pair ${code}`, { from: alice });
-    fake.userSends(alice.id, 'hello from the phone', { from: alice });
-    await fake.waitFor(() => fake.sent(alice.id).some((m) => m.text === 'echo: hello from the phone'), 20_000, 'the answer on the phone');
+    d.fake.userSends(alice.id, `/pair ${code}`, { from: alice });
+    d.fake.userSends(alice.id, 'hello from the phone', { from: alice });
+    await d.fake.waitFor(() => d.fake.sent(alice.id).some((m) => m.text === 'echo: hello from the phone'), 20_000, 'the answer on the phone');
     // The key reached the provider from runtime.env (the fake model refuses any other).
-    expect(model.requests.at(-1)!.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
+    expect(d.model.requests.at(-1)!.headers.authorization).toBe(`Bearer ${TEST_OPENAI_KEY}`);
 
     // No secret in either process's argv.
-    const secrets = [OPENAI_KEY, fake.token, parseEnvFile(readFileSync(join(bundle, 'runtime.env'), 'utf8')).TETHER_TOKEN!];
+    const secrets = [TEST_OPENAI_KEY, d.fake.token, parseEnvFile(readFileSync(join(d.bundle, 'runtime.env'), 'utf8')).TETHER_TOKEN!];
     for (const child of [runtime, bridge]) {
       const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
       for (const s of secrets) expect(argv).not.toContain(s);
     }
-    await waitUntil(() => existsSync(join(hostRoot, 'state', 'telegram.health.json')), 'the bridge wrote its health file');
+    await waitUntil(() => existsSync(join(d.stateDir, 'telegram.health.json')), 'the bridge wrote its health file');
   });
 });

@@ -41,7 +41,9 @@ id and a request code. The requester becomes a user (not an owner) and is told i
   revoke: `Usage: tether pair revoke <platform> <ID>
 
 Removes a paired user id or chat id (see tether pair list). Their next message is treated like
-a stranger's. Ids in the allowlist variable cannot be revoked here: edit the variable instead.
+a stranger's, and what they sent that is still waiting (queued while the runtime was down) is
+dropped, not run. A press on an earlier approval button in a revoked group decides nothing.
+Ids in the allowlist variable cannot be revoked here: edit the variable instead.
 `,
 };
 
@@ -138,7 +140,7 @@ export async function run(args: string[]): Promise<number> {
       if (second === undefined) throw new UsageError('which id? see tether pair list', sub);
       const removed = withStore(stateDir, platform, false, (s) => s.revoke(second));
       if (removed === 0) throw new TetherError('not_paired', `${second} is not a paired ${platform} id`, `see tether pair list ${platform}; allowlisted ids are removed from the allowlist variable`);
-      print(`Revoked ${platform} id ${second}: their next message is treated like a stranger's.`);
+      print(`Revoked ${platform} id ${second}: their next message is treated like a stranger's, and nothing of theirs still waiting runs.`);
       return 0;
     }
   }

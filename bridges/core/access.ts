@@ -1,5 +1,5 @@
 // Who may talk: the pure decision for one inbound message, from the allowlist and the paired ids.
-import type { InboundMessage } from './adapter.js';
+import type { ConversationRef, InboundMessage } from './adapter.js';
 
 export type Role = 'owner' | 'user';
 
@@ -25,20 +25,30 @@ export type AccessDecision =
   /** Say nothing: strangers in groups, unaddressed group chatter, pairing off. */
   | { kind: 'ignore'; reason: string };
 
+/** The text is the command `/name` (adapters hand commands over without a platform suffix). */
 export function isCommand(text: string, name: string): boolean {
-  return new RegExp(`^/${name}(?:@\\S+)?(?:\\s|$)`, 'i').test(text.trim());
+  return new RegExp(`^/${name}(?:\\s|$)`, 'i').test(text.trim());
+}
+
+/**
+ * Whether a sender may use the agent in a chat right now: in a private chat the person or the
+ * chat is allowed; in a group both are. Asked when a message comes in, and again when a queued
+ * message is posted or a button press is decided, so a revoke stops what was waiting.
+ */
+export function mayUseAgent(kind: ConversationRef['kind'], f: Pick<AccessFacts, 'senderRole' | 'chatAllowed'>): boolean {
+  return kind === 'private' ? f.senderRole !== undefined || f.chatAllowed : f.senderRole !== undefined && f.chatAllowed;
 }
 
 export function decideAccess(m: Pick<InboundMessage, 'conversation' | 'text' | 'addressed'>, f: AccessFacts): AccessDecision {
   const pairCommand = isCommand(m.text, 'pair');
   if (m.conversation.kind === 'private') {
-    if (f.senderRole !== undefined || f.chatAllowed) return { kind: 'accept' };
+    if (mayUseAgent('private', f)) return { kind: 'accept' };
     if (!f.pairing) return { kind: 'ignore', reason: 'stranger, pairing off' };
     return pairCommand ? { kind: 'pair_private' } : { kind: 'request' };
   }
   if (!m.addressed) return { kind: 'ignore', reason: 'group message not addressed to the bot' };
   if (f.senderRole === undefined) return { kind: 'ignore', reason: 'stranger in a group' };
-  if (f.chatAllowed) return { kind: 'accept' };
+  if (mayUseAgent('group', f)) return { kind: 'accept' };
   if (pairCommand && f.senderRole === 'owner' && f.pairing) return { kind: 'pair_group' };
   if (!f.pairing) return { kind: 'refuse', reply: `This group is not allowed to use the agent. Pairing is off: an owner can add its id (${m.conversation.chatId}) to the allowlist on the host.` };
   return {

@@ -37,6 +37,12 @@ export interface InboundMessage {
   dedupeKey: string;
   conversation: ConversationRef;
   sender: Sender;
+  /**
+   * What the person wrote. A command for this bot reads `/name args`: the adapter removes any
+   * platform suffix that names this bot (Telegram's `/new@this_bot`) and never hands over a
+   * command addressed to another bot (`/new@other_bot`), so the core needs to know no bot names
+   * and a platform without such suffixes (Slack, Discord) has nothing to do.
+   */
   text: string;
   /** In groups: the bot was mentioned, replied to, or sent a command. Always true in private chats. */
   addressed: boolean;
@@ -59,13 +65,18 @@ export interface InboundAction {
   sender: Sender;
   approvalId: string;
   decision: 'approve' | 'deny';
-  /** Shows a short answer to the presser (Telegram answerCallbackQuery, Feishu card toast). */
+  /**
+   * Shows a short answer to the presser (Telegram answerCallbackQuery, Feishu card toast). The core
+   * calls it once for every press it takes, within a few seconds (BridgeTiming.pressAnswerMs), also
+   * when the decision takes longer; the adapter does not answer a press itself.
+   */
   answer(text: string): Promise<void>;
 }
 
 export interface InboundHandlers {
   /** Resolves once the message is on disk; the adapter confirms it to the platform only after. */
   onMessage(m: InboundMessage): Promise<void>;
+  /** Resolves once the press is on disk, before it is decided (that happens in the background, see InboundAction.answer). */
   onAction(a: InboundAction): Promise<void>;
   /** The platform moved a conversation (Telegram group → supergroup). */
   onConversationMoved?(from: ConversationRef, to: ConversationRef): Promise<void>;

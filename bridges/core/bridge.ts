@@ -15,6 +15,7 @@ import { Delivery } from './delivery.js';
 import { mintPairCode } from './enrolment.js';
 import { HealthReporter, healthFile, type BridgeHealth } from './health.js';
 import { Inbox } from './inbox.js';
+import { StorageGuard } from './storage.js';
 import { acquireBridgeLock, claimStore } from './lock.js';
 import { BridgeStore, bridgeDbFile, type NewOutbound } from './store.js';
 import { ThreadDirectory } from './threads.js';
@@ -73,6 +74,8 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   }
   const abort = new AbortController();
   const health = new HealthReporter(healthFile(config.stateDir, platform), platform, logger);
+  const timing = { ...DEFAULT_TIMING, ...options.timing };
+  const storage = new StorageGuard(bridgeDbFile(config.stateDir, platform), health, logger, timing.storageRetryMaxMs);
   const allowlist = new Set(options.allowlist);
   const now = options.clock ?? Date.now;
   let resolveStopped!: (reason: string | undefined) => void;
@@ -87,8 +90,9 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
     config,
     allowlist,
     logger,
-    timing: { ...DEFAULT_TIMING, ...options.timing },
+    timing,
     health,
+    storage,
     now,
     signal: abort.signal,
     send(ref: ConversationRef, kind, body) {
@@ -151,11 +155,12 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
     logger.warn(`TETHER_PAIRING is off and the allowlist is empty: nobody can talk to this ${platform} bot`);
   }
 
+  // Background chores never throw out of their timer (that would end the process): they log and try again next time.
   const prune = () => {
     try {
       openStore.prune(now());
     } catch (err) {
-      logger.warn('cannot prune old bridge rows', { error: err });
+      logger.warn('cannot prune old bridge rows; trying again in an hour', { error: err });
     }
   };
   prune();
@@ -163,7 +168,11 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
   // Queue depths and the adapter's own state (last poll, conflicts) change without events.
   const refresher = setInterval(() => {
     if (stopping) return;
-    health.update({ inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth(), ...(adapter.health ? { adapter: adapter.health() } : {}) });
+    try {
+      health.update({ inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth(), ...(adapter.health ? { adapter: adapter.health() } : {}) });
+    } catch (err) {
+      logger.warn('cannot read queue depths for health', { error: err });
+    }
   }, 5_000).unref();
 
   health.update({ eventCursor: openStore.eventCursor(), inboxDepth: openStore.inboxDepth(), outboxDepth: openStore.outboxDepth() });
@@ -173,7 +182,13 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
       onMessage: (m) => inbox.onMessage(m),
       onAction: (a) => inbox.onAction(a),
       onConversationMoved: async (from, to) => {
-        openStore.moveConversation(conversationKey(from), conversationKey(to), to, now());
+        try {
+          openStore.moveConversation(conversationKey(from), conversationKey(to), to, now());
+        } catch (err) {
+          // Not confirmed to the platform, which hands the move over again.
+          storage.failed(err, 'moving a conversation');
+          throw err;
+        }
         logger.info('conversation moved', { from: conversationKey(from), to: conversationKey(to) });
         // Not awaited: the platform's update is confirmed now, the runtime may be away (healed on the next message).
         void threads.syncMoved(to);
@@ -185,7 +200,7 @@ export async function runBridge(adapter: ChatAdapter, options: BridgeOptions): P
     await stop(describeError(err));
     throw err;
   }
-  health.update({ state: 'running', ...(adapter.health ? { adapter: adapter.health() } : {}) });
+  health.update({ state: storage.degraded ? 'not_accepting' : 'running', ...(adapter.health ? { adapter: adapter.health() } : {}) });
   inbox.wake();
   logger.info(`${platform} bridge running`, { runtime: runtime.url, allowlisted: allowlist.size, paired: openStore.listAllowed().length, pairing: config.pairing });
 

@@ -1,8 +1,8 @@
 // Chat commands as a table: name, description for the platform's menu, and a plain handler.
 import { FINISHED_TURN_STATUSES, RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import { conversationKey } from './adapter.js';
-import { expiredAnswer } from './approval-prompt.js';
 import type { BridgeContext } from './context.js';
+import { decideRuntimeApproval, decisionText } from './decisions.js';
 import { REQUEST_APPROVAL_PREFIX, decideAccessRequest, findOpenRequest, openRequestById } from './enrolment.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
@@ -24,9 +24,13 @@ export interface ChatCommand {
   run(call: CommandCall): Promise<string>;
 }
 
-/** `/name@bot args` → {name, args}; undefined when the text is not a command. */
+/**
+ * `/name args` → {name, args}; undefined when the text does not start with a slash word. No
+ * platform suffix is understood here: the adapter has already removed one naming this bot and
+ * kept back a command for another bot (InboundMessage.text), so `/tmp@host …` is plain text.
+ */
 export function parseCommand(text: string): { name: string; args: string } | undefined {
-  const m = /^\/([A-Za-z][A-Za-z0-9_]*)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  const m = /^\/([A-Za-z][A-Za-z0-9_]*)(?:\s+([\s\S]*))?$/.exec(text.trim());
   return m ? { name: m[1]!.toLowerCase(), args: (m[2] ?? '').trim() } : undefined;
 }
 
@@ -46,21 +50,40 @@ async function decide(call: CommandCall, decision: 'approve' | 'deny'): Promise<
   }
   const approval = args ? ctx.store.approval(args) : ctx.store.latestPendingApproval(conversation);
   if (!approval || approval.conversation !== conversation) return args ? `There is no approval ${args} in this conversation.` : 'Nothing is waiting for approval in this conversation.';
-  if (approval.status === 'decided') return 'That approval was already decided.';
-  if (approval.status === 'expired') return expiredAnswer(approval.decision);
+  return decisionText(await decideRuntimeApproval(ctx, approval, decision), ctx.store.approval(approval.approvalId) ?? approval);
+}
+
+/**
+ * `/new` ends what the old thread still has open (running, waiting for approval, queued): once the
+ * thread is archived no `/stop` reaches it, and its replies would arrive later, unannounced, in
+ * the middle of the new conversation. Each cancelled turn's end is still relayed (`Stopped.`).
+ */
+async function stopOpenTurns(ctx: BridgeContext, threadId: string): Promise<{ running: number; queued: number }> {
+  let turns;
   try {
-    await ctx.client.decideApproval(approval.approvalId, decision);
+    turns = (await ctx.client.getThread(threadId)).turns ?? [];
   } catch (err) {
-    // The turn's end is on its way in the event stream: that closes the row and edits the prompt.
-    if (err instanceof RuntimeApiError && err.code === 'approval_expired') return expiredAnswer(null);
-    if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
-      ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
-      return 'That approval was already decided.';
-    }
+    if (err instanceof RuntimeApiError && err.status === 404) return { running: 0, queued: 0 };
     throw err;
   }
-  ctx.store.decideApprovalRow(approval.approvalId, decision);
-  return decision === 'approve' ? `Approved: ${approval.tool} runs now.` : `Denied: ${approval.tool} will not run.`;
+  const stopped = { running: 0, queued: 0 };
+  // Newest first: a queued turn cancelled after the running one could start in between.
+  for (const turn of turns.filter((t) => !FINISHED_TURN_STATUSES.includes(t.status)).reverse()) {
+    try {
+      await ctx.client.cancelTurn(threadId, turn.id);
+    } catch (err) {
+      if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) continue;
+      throw err;
+    }
+    if (turn.status === 'queued') stopped.queued++;
+    else stopped.running++;
+  }
+  return stopped;
+}
+
+function stoppedText(s: { running: number; queued: number }): string {
+  const parts = [...(s.running > 0 ? ['the running turn'] : []), ...(s.queued > 0 ? [`${s.queued} queued message${s.queued === 1 ? '' : 's'}`] : [])];
+  return parts.length > 0 ? `Stopped ${parts.join(' and ')}. ` : '';
 }
 
 export const CHAT_COMMANDS: readonly ChatCommand[] = [
@@ -75,10 +98,12 @@ export const CHAT_COMMANDS: readonly ChatCommand[] = [
   },
   {
     name: 'new',
-    description: 'start a fresh conversation (the current one is archived)',
-    run: async ({ threads, message }) => {
+    description: 'start a fresh conversation (stops the running turn; the current one is archived)',
+    run: async ({ ctx, threads, message }) => {
+      const previous = threads.current(message.ref);
+      const stopped = previous ? await stopOpenTurns(ctx, previous) : { running: 0, queued: 0 };
       const t = await threads.replace(message.ref);
-      return `Started a new conversation (thread ${t.id}). The previous one is archived.`;
+      return `${stoppedText(stopped)}Started a new conversation (thread ${t.id}). The previous one is archived.`;
     },
   },
   {

@@ -5,6 +5,7 @@ import type { RuntimeClient } from '../../lib/runtime-client.js';
 import type { ChatAdapter, ConversationRef } from './adapter.js';
 import type { Role } from './access.js';
 import type { HealthReporter } from './health.js';
+import type { StorageGuard } from './storage.js';
 import type { BridgeStore, OutboundBody, OutboundKind } from './store.js';
 
 /** Timings, all overridable by tests; defaults are what people should get. */
@@ -22,6 +23,14 @@ export interface BridgeTiming {
   outboxPollMs: number;
   /** Longest backoff between retries of a transient send failure. */
   sendRetryMaxMs: number;
+  /**
+   * A button press not decided by then is answered "received" and its result said in chat later:
+   * platforms drop an unanswered press after a few seconds (Telegram's callback queries, Slack's
+   * and Feishu's 3 s), and the decision may wait for a slow runtime.
+   */
+  pressAnswerMs: number;
+  /** Longest pause between retries of a write the state dir refused (full, read-only). */
+  storageRetryMaxMs: number;
 }
 
 export const DEFAULT_TIMING: BridgeTiming = {
@@ -32,6 +41,8 @@ export const DEFAULT_TIMING: BridgeTiming = {
   progressIntervalMs: 5_000,
   outboxPollMs: 1_000,
   sendRetryMaxMs: 60_000,
+  pressAnswerMs: 2_000,
+  storageRetryMaxMs: 5_000,
 };
 
 export interface BridgeContext {
@@ -45,6 +56,8 @@ export interface BridgeContext {
   logger: Logger;
   timing: BridgeTiming;
   health: HealthReporter;
+  /** Notes writes the state dir refused (full, read-only) and that it recovered; see StorageGuard. */
+  storage: StorageGuard;
   now(): number;
   /** Aborted when the bridge stops. */
   signal: AbortSignal;

@@ -6,6 +6,7 @@ import { EXPIRY_REASONS, approvalPromptRows, closedPromptText, type ApprovalAsk 
 import { chunkLimit, chunkText, shortenText } from './chunker.js';
 import { sleep, type BridgeContext } from './context.js';
 import { SendBudget, type ReleaseSend } from './send-budget.js';
+import { storageFailureOf } from './storage.js';
 import type { NewOutbound, OutboundBody, OutboundKind, OutboundRow } from './store.js';
 import { refFromMetadata, type ThreadDirectory } from './threads.js';
 
@@ -55,6 +56,14 @@ export class Delivery {
   private readonly lastProgress = new Map<string, number>();
   /** Conversations whose sends fail transiently right now → the last error. */
   private readonly sendTrouble = new Map<string, string>();
+  /** Conversations whose sender stopped on an error of the bridge's own (a full disk) → when to try again. */
+  private readonly senderFailures = new Map<string, { attempts: number; retryAt: number }>();
+  /**
+   * Rows the platform took whose `sent` mark the store refused (a full disk) → the platform's message
+   * id: marked on the next try instead of sent again. Lost only with the process (then at most one
+   * row per conversation goes twice, as after any kill -9 between a send and its mark).
+   */
+  private readonly unrecorded = new Map<number, string>();
   /** Conversations with a turn running now → the turn id (typing is shown for them). */
   private readonly running = new Map<string, { ref: ConversationRef; turnId: string; since: number }>();
   /** The event stream is connected: while it is not, no turn's end can arrive, so no typing is shown. */
@@ -78,10 +87,23 @@ export class Delivery {
   start(): void {
     const { ctx } = this;
     this.relaySince = ctx.store.relaySince(ctx.now());
-    this.following = this.follow();
+    this.following = this.keepFollowing();
     this.typingTimer = setInterval(() => this.refreshTyping(), ctx.timing.typingIntervalMs);
     this.pollTimer = setInterval(() => this.wake(), ctx.timing.outboxPollMs);
     this.wake();
+  }
+
+  /** follow(), again after a pause if it ever fails (it reconnects by itself; this is the last guard). */
+  private async keepFollowing(): Promise<void> {
+    const { ctx } = this;
+    for (let failures = 0; !ctx.signal.aborted; failures++) {
+      try {
+        return await this.follow();
+      } catch (err) {
+        if (!ctx.storage.failed(err, 'following runtime events')) ctx.logger.error('event follower failed; starting it again', { error: err });
+        await ctx.storage.pause(failures, ctx.signal);
+      }
+    }
   }
 
   private async follow(): Promise<void> {
@@ -93,6 +115,8 @@ export class Delivery {
       onEvent: (ev) => this.onEvent(ev),
       onState: (state, error) => {
         this.streamUp = state === 'connected';
+        // The state dir refused an event's rows: the runtime is fine, and health says what is not (storage).
+        if (state === 'disconnected' && storageFailureOf(error)) return;
         // Recovered: the error that was is no longer the state of things.
         ctx.health.update({ runtime: state, lastError: state === 'connected' ? undefined : error ? describeError(error) : ctx.health.get().lastError });
       },
@@ -217,14 +241,15 @@ export class Delivery {
     this.cursorTimer = undefined;
     // Not synced: the rows and the cursor are lost together or not at all, and lost they are
     // derived again from the replayed event; a row is synced by its `sending` mark before it goes.
-    ctx.store.unsyncedTransaction(() => {
+    // Refused (a full disk), the follower hands the same event out again after a pause.
+    this.storing('storing what a runtime event implies', () => ctx.store.unsyncedTransaction(() => {
       if (ref && ev.type === 'approval.requested') {
         ctx.store.recordApproval({ approvalId: String(ev.approval_id), conversation: conversationKey(ref), threadId: ev.thread_id, ...(ev.turn_id ? { turnId: ev.turn_id } : {}), tool: String(ev.tool ?? 'tool'), summary: String(ev.summary ?? ''), now });
       }
       if (ref) rows.unshift(...this.closePrompts(ev, ref));
       if (rows.length > 0) ctx.store.enqueue(rows, now, conversationKey);
       ctx.store.setEventCursor(ev.seq);
-    });
+    }));
     ctx.health.update({ eventCursor: ev.seq, outboxDepth: ctx.store.outboxDepth(), inboxDepth: ctx.store.inboxDepth() });
     if (rows.length > 0) this.wake();
   }
@@ -250,6 +275,17 @@ export class Delivery {
     return store.expireTurnApprovals(ev.thread_id, ev.turn_id, expiry.reason).map((a) => edit(a, closedPromptText(a, { expired: expiry.reason }, limit)));
   }
 
+  /** Runs a write, telling the storage guard how it went; a failure is thrown on. */
+  private storing(doing: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.ctx.storage.failed(err, doing);
+      throw err;
+    }
+    this.ctx.storage.succeeded();
+  }
+
   private deferCursor(seq: number): void {
     this.deferredCursor = seq;
     this.cursorTimer ??= setTimeout(() => this.flushCursor(), CURSOR_FLUSH_MS);
@@ -261,7 +297,14 @@ export class Delivery {
     if (this.deferredCursor === undefined) return;
     const seq = this.deferredCursor;
     this.deferredCursor = undefined;
-    if (seq > this.ctx.store.eventCursor()) this.ctx.store.unsyncedTransaction(() => this.ctx.store.setEventCursor(seq));
+    try {
+      if (seq > this.ctx.store.eventCursor()) this.ctx.store.unsyncedTransaction(() => this.ctx.store.setEventCursor(seq));
+    } catch (err) {
+      // Runs from a timer: a throw here would end the process. Kept for the next flush instead.
+      if (!this.ctx.storage.failed(err, 'moving the event cursor')) this.ctx.logger.error('cannot move the event cursor; trying again', { error: err });
+      this.deferredCursor ??= seq;
+      if (!this.ctx.signal.aborted) this.cursorTimer ??= setTimeout(() => this.flushCursor(), CURSOR_FLUSH_MS);
+    }
   }
 
   private trackRunning(ev: RuntimeEvent, ref: ConversationRef, key: string, live: boolean): void {
@@ -316,14 +359,29 @@ export class Delivery {
     });
   }
 
-  /** Starts a sender for every conversation with open rows that has none running. */
+  /** Starts a sender for every conversation with open rows that has none running (nor one failing, before its backoff is over). */
   wake(): void {
-    if (this.ctx.signal.aborted) return;
-    for (const conversation of this.ctx.store.openOutboxConversations()) {
-      if (this.senders.has(conversation)) continue;
+    const { ctx } = this;
+    if (ctx.signal.aborted) return;
+    let open: string[];
+    try {
+      open = ctx.store.openOutboxConversations();
+    } catch (err) {
+      if (!ctx.storage.failed(err, 'reading the delivery ledger')) ctx.logger.error('cannot read the delivery ledger', { error: err });
+      return;
+    }
+    for (const conversation of open) {
+      const failing = this.senderFailures.get(conversation);
+      if (this.senders.has(conversation) || (failing && failing.retryAt > Date.now())) continue;
       this.senders.add(conversation);
       void this.drain(conversation)
-        .catch((err: unknown) => this.ctx.logger.error('sender failed', { conversation, error: err }))
+        .then(() => this.senderFailures.delete(conversation))
+        .catch((err: unknown) => {
+          // The poll timer starts the sender again once the backoff is over (a full disk: until it takes writes).
+          const attempts = (failing?.attempts ?? 0) + 1;
+          this.senderFailures.set(conversation, { attempts, retryAt: Date.now() + Math.min(ctx.timing.storageRetryMaxMs, 250 * 2 ** Math.min(attempts, 10)) });
+          if (!ctx.storage.failed(err, 'sending replies')) ctx.logger.error('sender failed; retrying', { conversation, attempts, error: err });
+        })
         .finally(() => {
           this.senders.delete(conversation);
           const r = this.running.get(conversation);
@@ -339,6 +397,11 @@ export class Delivery {
       if (ctx.signal.aborted) return;
       const row = ctx.store.nextOutbound(conversation);
       if (!row) return;
+      const sentBefore = this.unrecorded.get(row.id);
+      if (sentBefore !== undefined) {
+        this.recordSent(row.id, sentBefore);
+        continue;
+      }
       let release: ReleaseSend = () => undefined;
       if (row.body.bestEffort) {
         // A progress line is worth nothing late: sent only when the budget can spare it, else skipped.
@@ -348,15 +411,23 @@ export class Delivery {
         }
       } else release = await this.budget.acquire(row.ref, ctx.signal);
       if (ctx.signal.aborted) return release();
-      ctx.store.markSending(row.id);
+      try {
+        ctx.store.markSending(row.id);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      let sent = false;
       try {
         // The in-flight slot is given back as soon as the platform answered, before any backoff below.
         const messageId = await this.sendRow(row).finally(release);
-        ctx.store.markSent(row.id, messageId, ctx.now());
-        ctx.store.scrubSecret(row.id);
+        sent = true;
+        this.recordSent(row.id, messageId);
         if (transient > 0) this.noteSendTrouble(conversation, undefined);
         transient = 0;
       } catch (err) {
+        // The platform has the message; only its mark failed (the state dir): retried by wake(), never resent.
+        if (sent) throw err;
         // An adapter that throws something unclassified: treat it as transient, but say so.
         if (!(err instanceof DeliveryError)) ctx.logger.warn('adapter threw an unclassified error; retrying', { conversation, error: err });
         const e = err instanceof DeliveryError ? err : new DeliveryError({ kind: 'transient' }, describeError(err));
@@ -422,6 +493,17 @@ export class Delivery {
       return [...rows.at(-1)!.body.text].length < [...row.body.text].length ? rows : [];
     }
     return chunkText(row.body.text, limit).map((text) => ({ kind: row.kind, body: { ...row.body, text } }));
+  }
+
+  /** Marks a row sent (and erases a code in it); kept in `unrecorded` until the store has taken the mark. */
+  private recordSent(id: number, messageId: string): void {
+    this.unrecorded.set(id, messageId);
+    this.ctx.store.transaction(() => {
+      this.ctx.store.markSent(id, messageId, this.ctx.now());
+      this.ctx.store.scrubSecret(id);
+    });
+    this.unrecorded.delete(id);
+    this.ctx.storage.succeeded();
   }
 
   /** Health names how many conversations have replies that cannot be sent right now, and why. */

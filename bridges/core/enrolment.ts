@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ConversationRef, PlatformName } from './adapter.js';
 import { conversationKey } from './adapter.js';
-import { ATTEMPT_WINDOW_MS, CODE_TTL_MS, MAX_OPEN_REQUESTS, REQUEST_REPLY_INTERVAL_MS, hashCode, judgePairAttempt, mintCode, normalizeCode, type PairVerdict } from './pairing.js';
-import type { BridgeStore, CodeRow } from './store.js';
+import { ATTEMPT_WINDOW_MS, CODE_TTL_MS, MAX_OPEN_REQUESTS, REQUEST_REPLY_INTERVAL_MS, hashCode, judgePairAttempt, lockoutsAfterWrongGuess, mintCode, normalizeCode, type PairVerdict } from './pairing.js';
+import { GLOBAL_LOCKOUT, type BridgeStore, type CodeRow } from './store.js';
 
 /** Approval ids of access-request prompts (buttons, /approve); the runtime's approval ids never start like this. */
 export const REQUEST_APPROVAL_PREFIX = 'pairreq_';
@@ -16,23 +16,30 @@ export function mintPairCode(store: BridgeStore, now: number): { code: string; e
   return { code, expiresAt };
 }
 
+/** What a refused attempt started, for the log: the sender's lockout or the freeze of all pairing. */
+export type PairOutcome = PairVerdict & { lockedUntil?: number; frozenUntil?: number };
+
 /** A `/pair CODE` from a stranger's private chat: judged, recorded, and on success the sender becomes an owner. */
-export function attemptPair(store: BridgeStore, a: { senderId: string; typed: string; ref: ConversationRef; now: number }): PairVerdict {
+export function attemptPair(store: BridgeStore, a: { senderId: string; typed: string; ref: ConversationRef; now: number }): PairOutcome {
   const sender = `${store.platform}:${a.senderId}`;
   return store.transaction(() => {
     const code = normalizeCode(a.typed);
     const hash = code === undefined ? undefined : hashCode(store.salt(), code);
     const match = hash === undefined ? undefined : store.code(hash, 'pair');
-    const since = a.now - ATTEMPT_WINDOW_MS;
-    const verdict = judgePairAttempt({ match, wrongBySenderInWindow: store.wrongAttempts(since, sender), wrongGlobalInWindow: store.wrongAttempts(since), now: a.now });
+    const verdict = judgePairAttempt({ match, senderLockedUntil: store.lockedUntil(sender), frozenUntil: store.lockedUntil(GLOBAL_LOCKOUT), now: a.now });
     if (verdict.ok && match && store.useCode(match.hash, a.now)) {
       store.recordAttempt(sender, true, a.now);
       store.allow({ kind: 'user', id: a.senderId, role: 'owner', addedBy: 'pair code', ref: a.ref, now: a.now });
       return verdict;
     }
     const refused: PairVerdict = verdict.ok ? { ok: false, reason: 'used', countsAsWrong: true } : verdict;
-    if (!refused.ok && refused.countsAsWrong) store.recordAttempt(sender, false, a.now);
-    return refused;
+    if (refused.ok || !refused.countsAsWrong) return refused;
+    store.recordAttempt(sender, false, a.now);
+    const since = a.now - ATTEMPT_WINDOW_MS;
+    const locks = lockoutsAfterWrongGuess({ bySender: store.wrongAttempts(since, sender), global: store.wrongAttempts(since), now: a.now });
+    if (locks.senderUntil !== undefined) store.lockUntil(sender, locks.senderUntil);
+    if (locks.frozenUntil !== undefined) store.lockUntil(GLOBAL_LOCKOUT, locks.frozenUntil);
+    return { ...refused, ...(locks.senderUntil !== undefined ? { lockedUntil: locks.senderUntil } : {}), ...(locks.frozenUntil !== undefined ? { frozenUntil: locks.frozenUntil } : {}) };
   });
 }
 

@@ -1,5 +1,5 @@
 // The bridge's health: a small state object, written to $STATE_DIR/<platform>.health.json and logged on change.
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
 import type { PlatformName } from './adapter.js';
@@ -7,7 +7,8 @@ import type { PlatformName } from './adapter.js';
 export interface BridgeHealth {
   platform: PlatformName;
   pid: number;
-  state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  /** `not_accepting`: running, but the state dir takes no writes (`storage` says why); inbound waits on the platform. */
+  state: 'starting' | 'running' | 'not_accepting' | 'stopping' | 'stopped' | 'failed';
   runtime: 'connected' | 'disconnected' | 'unknown';
   startedAt: string;
   updatedAt: string;
@@ -16,6 +17,8 @@ export interface BridgeHealth {
   outboxDepth: number;
   eventCursor: number;
   lastError?: string;
+  /** Why the state dir takes no writes (full, read-only…), naming the database file; absent when it does. */
+  storage?: string;
   stopReason?: string;
   /** Conversations whose replies keep failing to send (network, 5xx); they are retried until sent. */
   sendFailing?: number;
@@ -30,13 +33,14 @@ export function healthFile(stateDir: string, platform: PlatformName): string {
 
 /** Fields whose change is worth a log line (depths and times change all the time). */
 function significant(h: BridgeHealth): string {
-  return JSON.stringify([h.state, h.runtime, h.lastError, h.stopReason, Boolean(h.sendFailing), h.adapter?.state ?? h.adapter?.connection]);
+  return JSON.stringify([h.state, h.runtime, h.lastError, h.storage, h.stopReason, Boolean(h.sendFailing), h.adapter?.state ?? h.adapter?.connection]);
 }
 
 export class HealthReporter {
   private current: BridgeHealth;
   private lastLogged = '';
   private pendingWrite: NodeJS.Timeout | undefined;
+  private writeFailing = false;
 
   constructor(
     private readonly file: string,
@@ -73,12 +77,35 @@ export class HealthReporter {
   }
 
   private write(): void {
+    const text = JSON.stringify(this.current, null, 2) + '\n';
     try {
       const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(this.current, null, 2) + '\n', { mode: 0o600 });
+      writeFileSync(tmp, text, { mode: 0o600 });
       renameSync(tmp, this.file);
+      this.writeFailing = false;
     } catch (err) {
-      this.logger.warn('cannot write the health file', { file: this.file, error: err });
+      try {
+        // A full disk has no room for a new file, but the old one's blocks are still there: overwritten
+        // in place (not atomic), health can still say the disk is full instead of a stale `running`.
+        overwriteInPlace(this.file, text);
+        this.writeFailing = false;
+      } catch {
+        // Once per outage: on a full disk every update would say it again.
+        if (!this.writeFailing) this.logger.warn('cannot write the health file', { file: this.file, error: err });
+        this.writeFailing = true;
+      }
     }
+  }
+}
+
+/** Writes `text` over the start of an existing file and cuts it there, without first freeing its blocks. */
+function overwriteInPlace(file: string, text: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const bytes = Buffer.from(text);
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,12 +3,13 @@ import { describeError } from '../../lib/errors.js';
 import { RuntimeApiError, RuntimeUnavailableError } from '../../lib/runtime-client.js';
 import type { InboundAction, InboundMessage } from './adapter.js';
 import { conversationKey } from './adapter.js';
-import { decideAccess, type AccessDecision } from './access.js';
-import { expiredAnswer } from './approval-prompt.js';
+import { decideAccess, mayUseAgent, type AccessDecision } from './access.js';
 import { findCommand, parseCommand, unknownCommandText, type CommandCall } from './commands.js';
 import { sleep, type BridgeContext } from './context.js';
-import { REQUEST_APPROVAL_PREFIX, attemptPair, decideAccessRequest, openAccessRequest, openRequestById, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
+import { REQUEST_APPROVAL_PREFIX, attemptPair, openAccessRequest, ownerConversations, requestPromptText, requestReplyText } from './enrolment.js';
 import { PAIR_REFUSED_TEXT } from './pairing.js';
+import { ButtonPresses, CHAT_NOT_ALLOWED_TEXT } from './presses.js';
+import { storageFailureOf } from './storage.js';
 import type { InboxRow } from './store.js';
 import type { ThreadDirectory } from './threads.js';
 
@@ -19,11 +20,16 @@ export function unsupportedMessageText(what: string): string {
 
 export class Inbox {
   private readonly busy = new Set<string>();
+  /** Answers of commands that ran but could not be stored yet, by inbox row id. */
+  private readonly answered = new Map<number, string>();
+  private readonly presses: ButtonPresses;
 
   constructor(
     private readonly ctx: BridgeContext,
     private readonly threads: ThreadDirectory,
-  ) {}
+  ) {
+    this.presses = new ButtonPresses(ctx, () => this.wake());
+  }
 
   /** Commits the message (or its answer) and returns; the platform may confirm it once this resolves. */
   async onMessage(m: InboundMessage): Promise<void> {
@@ -37,7 +43,15 @@ export class Inbox {
     const decision = decideAccess(m, { senderRole: ctx.roleOf(m.sender.id), chatAllowed: ctx.chatAllowed(m.conversation.chatId), pairing: ctx.config.pairing });
     // The row's status and the reply it earns commit together: a crash between them would lose the
     // reply (the redelivered update is then a duplicate) or open a request nobody is told about.
-    const wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    let wake: boolean;
+    try {
+      wake = ctx.store.transaction(() => this.admit(m, decision, conversation, now));
+    } catch (err) {
+      // Thrown on to the adapter, which does not confirm the message: the platform hands it over again.
+      ctx.storage.failed(err, 'storing a message');
+      throw err;
+    }
+    ctx.storage.succeeded();
     if (wake) this.wake();
   }
 
@@ -89,6 +103,8 @@ export class Inbox {
         if (verdict.reason === 'pairing_frozen') ctx.logger.warn('pairing frozen: too many wrong codes in the last hour across senders', fields);
         else if (verdict.reason === 'sender_locked') ctx.logger.warn('pairing refused: sender locked out after too many wrong codes', fields);
         else ctx.logger.info('pairing refused', fields);
+        if (verdict.lockedUntil !== undefined) ctx.logger.warn('pairing: this sender is locked until the time given, after 5 wrong codes within an hour', { sender: m.sender.id, until: new Date(verdict.lockedUntil).toISOString() });
+        if (verdict.frozenUntil !== undefined) ctx.logger.warn('pairing frozen for everyone until the time given: 20 wrong codes within an hour across senders', { until: new Date(verdict.frozenUntil).toISOString() });
         ctx.reply(m.conversation, PAIR_REFUSED_TEXT);
         return false;
       }
@@ -110,52 +126,34 @@ export class Inbox {
     }
   }
 
-  /** A button press: only from the conversation the approval belongs to, only once. */
-  async onAction(a: InboundAction): Promise<void> {
-    const { ctx } = this;
-    const now = ctx.now();
-    const conversation = conversationKey(a.conversation);
-    if (!ctx.store.insertInbound({ dedupeKey: a.dedupeKey, ref: a.conversation, conversation, senderId: a.sender.id, text: '', status: 'handled', now })) return;
-    const role = ctx.roleOf(a.sender.id);
-    const answer = (text: string) => a.answer(text).catch((err: unknown) => ctx.logger.debug('cannot answer a button press', { error: err }));
-    if (role === undefined) return void (await answer('You are not allowed to decide this.'));
-    if (a.approvalId.startsWith(REQUEST_APPROVAL_PREFIX)) {
-      if (role !== 'owner') return void (await answer('Only an owner can decide access requests.'));
-      const request = openRequestById(ctx.store, a.approvalId.slice(REQUEST_APPROVAL_PREFIX.length), now);
-      if (!request || !decideAccessRequest(ctx.store, request, a.decision, `${ctx.adapter.platform}:${a.sender.id}`, now)) return void (await answer('Already decided (or expired).'));
-      ctx.logger.info('access request decided in chat', { decision: a.decision, requester: request.requesterId, owner: a.sender.id });
-      return void (await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.'));
-    }
-    const approval = ctx.store.approval(a.approvalId);
-    if (!approval || approval.conversation !== conversation) return void (await answer('This approval belongs to another conversation.'));
-    if (approval.status === 'decided') return void (await answer('Already decided.'));
-    if (approval.status === 'expired') return void (await answer(expiredAnswer(approval.decision)));
-    try {
-      await ctx.client.decideApproval(approval.approvalId, a.decision);
-      ctx.store.decideApprovalRow(approval.approvalId, a.decision);
-      await answer(a.decision === 'approve' ? 'Approved.' : 'Denied.');
-    } catch (err) {
-      // The turn's end is on its way in the event stream: that closes the row and edits the prompt.
-      if (err instanceof RuntimeApiError && err.code === 'approval_expired') return void (await answer(expiredAnswer(null)));
-      if (err instanceof RuntimeApiError && (err.status === 409 || err.status === 404)) {
-        ctx.store.decideApprovalRow(approval.approvalId, 'unknown');
-        return void (await answer('Already decided.'));
-      }
-      // Forget the press so pressing again can work once the runtime is back.
-      ctx.store.forgetInbound(a.dedupeKey);
-      await answer('The agent is not reachable right now; press again in a moment.');
-    }
+  /** A button press: committed, then answered or queued for the poster (see ButtonPresses); resolves at once. */
+  onAction(a: InboundAction): Promise<void> {
+    return this.presses.onAction(a);
   }
 
   /** Starts a poster for every conversation with pending messages that has none running. */
   wake(): void {
-    for (const conversation of this.ctx.store.pendingInboxConversations()) {
-      if (this.busy.has(conversation) || this.ctx.signal.aborted) continue;
+    const { ctx } = this;
+    for (const conversation of ctx.store.pendingInboxConversations()) {
+      if (this.busy.has(conversation) || ctx.signal.aborted) continue;
       this.busy.add(conversation);
-      void this.drain(conversation).finally(() => {
-        this.busy.delete(conversation);
-        if (!this.ctx.signal.aborted && this.ctx.store.nextInbound(conversation)) this.wake();
-      });
+      // drain() handles its own failures; this catch is the last guard against a rejection nobody handles.
+      void this.drain(conversation)
+        .catch((err: unknown) => ctx.logger.error('inbox poster stopped; the next message restarts it', { conversation, error: err }))
+        .finally(() => {
+          this.busy.delete(conversation);
+          // A row may have come in between the poster's last look and now.
+          if (!ctx.signal.aborted && this.hasPending(conversation)) this.wake();
+        });
+    }
+  }
+
+  private hasPending(conversation: string): boolean {
+    try {
+      return this.ctx.store.nextInbound(conversation) !== undefined;
+    } catch (err) {
+      this.ctx.logger.warn('cannot read the inbox', { conversation, error: err });
+      return false;
     }
   }
 
@@ -164,48 +162,82 @@ export class Inbox {
     return this.busy.size === 0;
   }
 
+  /**
+   * Posts a conversation's pending rows in order until none is left. A step that fails for any
+   * reason but the runtime's (the state dir refusing writes, a bug) is logged and retried with
+   * backoff: never a rejection that ends the process, never a row skipped.
+   */
   private async drain(conversation: string): Promise<void> {
     const { ctx } = this;
-    for (;;) {
-      if (ctx.signal.aborted) return;
-      const row = ctx.store.nextInbound(conversation);
-      if (!row) return;
+    let failures = 0;
+    while (!ctx.signal.aborted) {
       try {
-        await this.process(row);
+        const row = ctx.store.nextInbound(conversation);
+        if (!row) return;
+        await this.step(conversation, row);
+        failures = 0;
+        ctx.storage.succeeded();
       } catch (err) {
         if (ctx.signal.aborted) return;
-        if (isRetryable(err)) {
-          ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
-          const waited = ctx.now() - row.receivedAt;
-          const tell = !row.toldWaiting && waited >= ctx.timing.queuedNoticeMs;
-          ctx.store.transaction(() => {
-            ctx.store.noteInboundAttempt(row.id, tell);
-            if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
-          });
-          await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
-          continue;
-        }
-        ctx.logger.warn('message refused by the runtime', { conversation, error: err });
-        ctx.store.transaction(() => {
-          ctx.store.finishInbound(row.id, { error: describeError(err) });
-          ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
-        });
+        if (!ctx.storage.failed(err, 'posting a message to the runtime')) ctx.logger.error('inbox poster failed; retrying', { conversation, attempt: failures + 1, error: err });
+        await ctx.storage.pause(failures++, ctx.signal);
       }
+    }
+  }
+
+  /** One row: processed, or on the runtime's failure noted and waited for (retryable) or answered (refused). */
+  private async step(conversation: string, row: InboxRow): Promise<void> {
+    const { ctx } = this;
+    try {
+      await this.process(row);
+    } catch (err) {
+      if (ctx.signal.aborted || storageFailureOf(err)) throw err;
+      if (isRetryable(err)) {
+        ctx.health.update({ runtime: 'disconnected', lastError: describeError(err) });
+        const waited = ctx.now() - row.receivedAt;
+        // A press's presser was already told the result follows in chat.
+        const tell = !row.toldWaiting && !row.action && waited >= ctx.timing.queuedNoticeMs;
+        ctx.store.transaction(() => {
+          ctx.store.noteInboundAttempt(row.id, tell);
+          if (tell) ctx.reply(row.ref, 'The agent is restarting; your message is queued and will be sent when it is back.');
+        });
+        await sleep(Math.min(ctx.timing.runtimeRetryMaxMs, 250 * 2 ** Math.min(row.attempts, 6)), ctx.signal);
+        return;
+      }
+      ctx.logger.warn('message refused by the runtime', { conversation, error: err });
+      if (row.action) return this.presses.settle(row, 'The agent refused this decision.', `The agent refused the decision: ${describeError(err)}`);
+      ctx.store.transaction(() => {
+        ctx.store.finishInbound(row.id, { error: describeError(err) });
+        ctx.reply(row.ref, `The agent could not take this message: ${describeError(err)}`);
+      });
     }
   }
 
   private async process(row: InboxRow): Promise<void> {
     const { ctx } = this;
+    // Access is asked again now: a revoke while this waited (for a down runtime, behind a slow turn) stops it.
+    if (!mayUseAgent(row.ref.kind, { senderRole: ctx.roleOf(row.senderId), chatAllowed: ctx.chatAllowed(row.ref.chatId) })) {
+      ctx.logger.info(`queued ${row.action ? 'button press' : 'message'} dropped: its sender or chat is no longer allowed`, { conversation: row.conversation, sender: row.senderId });
+      if (row.action) return this.presses.settle(row, CHAT_NOT_ALLOWED_TEXT, undefined);
+      ctx.store.finishInbound(row.id, { error: 'no longer allowed', forgetText: true });
+      return;
+    }
+    if (row.action) return this.presses.decide(row, row.action);
     const command = parseCommand(row.text);
-    if (command) {
-      const handler = findCommand(command.name);
+    const handler = command && findCommand(command.name);
+    // A slash word we do not know, followed by more text, is a request (`/tmp is full…`); alone it is a mistyped command.
+    if (command && (handler || command.args === '')) {
       const call: CommandCall = { ctx, threads: this.threads, message: row, args: command.args };
-      const text = handler ? await handler.run(call) : unknownCommandText(command.name);
+      // A command runs once: when its answer cannot be stored (a full disk), the retry stores the
+      // same answer instead of running it again (a second /new would archive the new thread).
+      const text = this.answered.get(row.id) ?? (handler ? await handler.run(call) : unknownCommandText(command.name));
+      this.answered.set(row.id, text);
       // A command's text may hold a code (/approve CODE): it is not kept once answered.
       ctx.store.transaction(() => {
         ctx.store.finishInbound(row.id, { forgetText: true });
         ctx.reply(row.ref, text);
       });
+      this.answered.delete(row.id);
       return;
     }
     if (row.text.trim() === '') {

@@ -7,7 +7,10 @@ export const CODE_LENGTH = 8;
 export const CODE_TTL_MS = 60 * 60 * 1000;
 export const SENDER_WRONG_LIMIT = 5;
 export const GLOBAL_WRONG_LIMIT = 20;
+/** Wrong guesses are counted over this window… */
 export const ATTEMPT_WINDOW_MS = 60 * 60 * 1000;
+/** …and reaching a limit locks (a sender) or freezes (everyone) for this long from that guess. */
+export const LOCKOUT_MS = 60 * 60 * 1000;
 /** An unknown private chat gets at most one request reply in this interval. */
 export const REQUEST_REPLY_INTERVAL_MS = 10 * 60 * 1000;
 /** Beyond this many open requests, new strangers get silence (a flood of them is an attack, not friends). */
@@ -47,8 +50,10 @@ export interface StoredCode {
 export interface PairAttemptFacts {
   /** The stored code whose hash matches what was typed, if any. */
   match: StoredCode | undefined;
-  wrongBySenderInWindow: number;
-  wrongGlobalInWindow: number;
+  /** When the sender's lockout ends (stored), if they were ever locked. */
+  senderLockedUntil: number | undefined;
+  /** When the global freeze ends (stored), if pairing was ever frozen. */
+  frozenUntil: number | undefined;
   now: number;
 }
 
@@ -64,12 +69,31 @@ export type PairVerdict =
 export function judgePairAttempt(f: PairAttemptFacts): PairVerdict {
   // Refusals of a locked sender or a frozen bridge guess nothing, so they do not count: one locked
   // stranger spamming /pair must not freeze pairing for everyone, nor keep it frozen.
-  if (f.wrongBySenderInWindow >= SENDER_WRONG_LIMIT) return { ok: false, reason: 'sender_locked', countsAsWrong: false };
-  if (f.wrongGlobalInWindow >= GLOBAL_WRONG_LIMIT) return { ok: false, reason: 'pairing_frozen', countsAsWrong: false };
+  if (f.senderLockedUntil !== undefined && f.now < f.senderLockedUntil) return { ok: false, reason: 'sender_locked', countsAsWrong: false };
+  if (f.frozenUntil !== undefined && f.now < f.frozenUntil) return { ok: false, reason: 'pairing_frozen', countsAsWrong: false };
   if (!f.match) return { ok: false, reason: 'unknown', countsAsWrong: true };
   if (f.match.usedAt !== null) return { ok: false, reason: 'used', countsAsWrong: true };
   if (f.match.expiresAt <= f.now) return { ok: false, reason: 'expired', countsAsWrong: true };
   return { ok: true };
+}
+
+export interface WrongGuessCounts {
+  /** Wrong guesses in the last ATTEMPT_WINDOW_MS, the one just made included. */
+  bySender: number;
+  global: number;
+  now: number;
+}
+
+/**
+ * The lockouts a wrong guess starts: the sender's at its 5th in the window, everyone's at the 20th
+ * across senders, each until an hour from this guess. Stored as an end time, not recounted from a
+ * sliding window: counted that way, guesses spread over 59 minutes locked for only a minute.
+ */
+export function lockoutsAfterWrongGuess(c: WrongGuessCounts): { senderUntil?: number; frozenUntil?: number } {
+  return {
+    ...(c.bySender >= SENDER_WRONG_LIMIT ? { senderUntil: c.now + LOCKOUT_MS } : {}),
+    ...(c.global >= GLOBAL_WRONG_LIMIT ? { frozenUntil: c.now + LOCKOUT_MS } : {}),
+  };
 }
 
 /** The one answer every refused `/pair` gets. */

@@ -96,6 +96,19 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX approvals_conversation ON approvals(conversation, status, created_at);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- A button press waits in the inbox like a message (decided in order, in the background):
+      -- {"approvalId": …, "decision": "approve" | "deny"}; NULL for a message.
+      ALTER TABLE inbox ADD COLUMN action TEXT;
+      -- Pairing lockouts as end times, so one holds its full hour whatever the window counts later.
+      CREATE TABLE lockouts (
+        sender TEXT PRIMARY KEY,         -- '<platform>:<user id>', or '*' for the freeze of all pairing
+        locked_until INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export function bridgeDbFile(stateDir: string, platform: PlatformName): string {
@@ -136,6 +149,12 @@ export interface NewOutbound {
   body: OutboundBody;
 }
 
+/** A button press waiting in the inbox for the runtime. */
+export interface InboxAction {
+  approvalId: string;
+  decision: 'approve' | 'deny';
+}
+
 export interface InboxRow {
   id: number;
   dedupeKey: string;
@@ -146,6 +165,8 @@ export interface InboxRow {
   attempts: number;
   receivedAt: number;
   toldWaiting: boolean;
+  /** Set for a button press (its text is empty). */
+  action?: InboxAction;
 }
 
 export interface AllowedRow {
@@ -185,6 +206,9 @@ export interface ApprovalRow {
 }
 
 type Raw = Record<string, unknown>;
+
+/** The `lockouts` row of the freeze of all pairing (a sender is always `<platform>:<id>`). */
+export const GLOBAL_LOCKOUT = '*';
 
 /** SQL for a secret row's body once the code in it is no longer needed: every field that could hold it is erased. */
 type Statement = Database.Statement<unknown[]>;
@@ -337,6 +361,7 @@ export class BridgeStore {
       this.sql("DELETE FROM inbox WHERE status IN ('done', 'handled') AND received_at < ?").run(week);
       this.sql("DELETE FROM outbox WHERE status IN ('sent', 'dropped') AND created_at < ?").run(week);
       this.sql('DELETE FROM attempts WHERE at < ?').run(day);
+      this.sql('DELETE FROM lockouts WHERE locked_until < ?').run(now);
       this.sql('DELETE FROM codes WHERE expires_at < ? OR (used_at IS NOT NULL AND used_at < ?)').run(day, day);
       this.sql("DELETE FROM approvals WHERE status IN ('decided', 'expired') AND created_at < ?").run(week);
     });
@@ -360,11 +385,6 @@ export class BridgeStore {
     return r.changes === 1;
   }
 
-  /** Lets a press be tried again (its decision could not reach the runtime). */
-  forgetInbound(dedupeKey: string): void {
-    this.sql('DELETE FROM inbox WHERE dedupe_key = ?').run(dedupeKey);
-  }
-
   hasInbound(dedupeKey: string): boolean {
     return this.sql('SELECT 1 FROM inbox WHERE dedupe_key = ?').get(dedupeKey) !== undefined;
   }
@@ -386,7 +406,18 @@ export class BridgeStore {
       attempts: Number(r.attempts),
       receivedAt: Number(r.received_at),
       toldWaiting: Number(r.told_waiting) === 1,
+      ...(r.action !== null ? { action: json<InboxAction>(r.action) } : {}),
     };
+  }
+
+  /** Turns a press just recorded as handled into one waiting for the runtime, in its conversation's order. */
+  queueAction(dedupeKey: string, action: InboxAction): void {
+    this.sql("UPDATE inbox SET status = 'pending', action = ? WHERE dedupe_key = ?").run(JSON.stringify(action), dedupeKey);
+  }
+
+  /** A press of this approval is already waiting: another one adds nothing. */
+  hasPendingAction(approvalId: string): boolean {
+    return this.sql("SELECT 1 FROM inbox WHERE status = 'pending' AND action IS NOT NULL AND json_extract(action, '$.approvalId') = ?").get(approvalId) !== undefined;
   }
 
   inboxDepth(): number {
@@ -548,6 +579,16 @@ export class BridgeStore {
 
   recordAttempt(sender: string, ok: boolean, now: number): void {
     this.sql('INSERT INTO attempts (sender, ok, at) VALUES (?, ?, ?)').run(sender, ok ? 1 : 0, now);
+  }
+
+  /** When `sender`'s lockout ends (GLOBAL_LOCKOUT: the freeze of all pairing); undefined when never locked. */
+  lockedUntil(sender: string): number | undefined {
+    const r = this.sql('SELECT locked_until FROM lockouts WHERE sender = ?').get(sender) as Raw | undefined;
+    return r ? Number(r.locked_until) : undefined;
+  }
+
+  lockUntil(sender: string, until: number): void {
+    this.sql('INSERT INTO lockouts (sender, locked_until) VALUES (?, ?) ON CONFLICT(sender) DO UPDATE SET locked_until = MAX(locked_until, excluded.locked_until)').run(sender, until);
   }
 
   wrongAttempts(since: number, sender?: string): number {

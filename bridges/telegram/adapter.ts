@@ -142,14 +142,13 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
         return;
       }
       case 'action': {
-        let answered = false;
         // Not awaited: under flood control the answer waits retry_after, and the poll must not wait with it.
         const answer = async (text: string) => {
-          answered = true;
           api.answerCallbackQuery(inbound.callbackQueryId, { text: shortenText(text, CALLBACK_ANSWER_MAX) }).catch((err: unknown) => {
             log.debug('answerCallbackQuery failed', { error: describeTelegramError(err, 'answerCallbackQuery') });
           });
         };
+        // Resolves once the press is stored; the core answers it (within seconds) when it is decided.
         await handlers.onAction({
           dedupeKey: inbound.dedupeKey,
           conversation: inbound.conversation,
@@ -158,8 +157,6 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
           decision: inbound.decision,
           answer,
         });
-        // An unanswered press leaves a spinner on the button for a while.
-        if (!answered) await answer('');
         return;
       }
       case 'unknown_button':
@@ -168,9 +165,10 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       case 'moved': {
         const key = `${inbound.from.chatId}->${inbound.to.chatId}`;
         if (movedAlready.has(key)) return;
-        movedAlready.add(key);
         log.info('group moved to a supergroup', { from: inbound.from.chatId, to: inbound.to.chatId });
         await handlers.onConversationMoved?.(inbound.from, inbound.to);
+        // Only once stored: a move the core could not store (a full disk) comes again and must be taken then.
+        movedAlready.add(key);
         return;
       }
       case 'blocked':

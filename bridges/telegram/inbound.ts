@@ -53,12 +53,15 @@ interface Addressing {
   addressed: boolean;
   /** The text with the bot's @mention (or /cmd@bot suffix) removed. */
   text: string;
+  /** It starts with a command for another bot (/cmd@other_bot): never ours, whatever else it does. */
+  otherBotCommand: boolean;
 }
 
 /**
  * Whether a group message is meant for this bot, and its text without the mention.
  * Addressed: an @mention or text_mention of the bot, a reply to one of its messages, or a /command
- * (bare or /cmd@thisbot; /cmd@otherbot belongs to another bot).
+ * (bare or /cmd@thisbot). /cmd@otherbot belongs to another bot even in a reply to ours: that bot
+ * must not see its command run here too.
  */
 export function addressingOf(message: Pick<Message, 'text' | 'caption' | 'entities' | 'caption_entities' | 'reply_to_message' | 'message_thread_id'>, bot: BotIdentity): Addressing {
   const text = message.text ?? message.caption ?? '';
@@ -90,12 +93,12 @@ export function addressingOf(message: Pick<Message, 'text' | 'caption' | 'entiti
   // In a topic every message "replies" to the topic's creation message; that is not a reply to the bot.
   const implicitTopicReply = reply !== undefined && (reply.forum_topic_created !== undefined || reply.message_id === message.message_thread_id);
   if (reply?.from?.id === bot.id && !implicitTopicReply) addressed = true;
-  if (otherBotCommand && !cuts.length) addressed = reply?.from?.id === bot.id && !implicitTopicReply;
+  if (otherBotCommand) addressed = false;
 
   let stripped = text;
   for (const c of [...cuts].sort((a, b) => b.offset - a.offset)) stripped = stripped.slice(0, c.offset) + c.replacement + stripped.slice(c.offset + c.length);
   stripped = cuts.length ? stripped.replace(/[ \t]{2,}/g, ' ').replace(/^[ \t,:]+/, '').trim() : stripped.trim();
-  return { addressed, text: stripped };
+  return { addressed, text: stripped, otherBotCommand };
 }
 
 /**
@@ -146,8 +149,11 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
   const unsupported = rawText === undefined ? unsupportedContentOf(message) : undefined;
   if (rawText === undefined && unsupported === undefined) return { kind: 'ignored', reason: 'no text' };
   // Media without a caption is still addressed by a reply to the bot, so groups answer only what was meant for it.
-  const { addressed, text: said } = conversation.kind === 'private' ? { addressed: true, text: (rawText ?? '').trim() } : addressingOf(message, bot);
-  const text = withCoreCommands(said);
+  // A private chat is always addressed, but /cmd@this_bot is still made /cmd there, as the core expects.
+  const addressing = addressingOf(message, bot);
+  if (addressing.otherBotCommand) return { kind: 'ignored', reason: 'a command for another bot' };
+  const addressed = conversation.kind === 'private' || addressing.addressed;
+  const text = withCoreCommands(addressing.text);
   return {
     kind: 'message',
     forum: message.chat.type === 'supergroup' && message.chat.is_forum === true,
@@ -170,7 +176,7 @@ function interpretMessage(updateId: number, message: Message, bot: BotIdentity):
  * the core knows no such command, so it is asked for /help, which greets with what the bot can do.
  */
 export function withCoreCommands(text: string): string {
-  return /^\/start(?:@\S+)?(?:\s|$)/i.test(text) ? '/help' : text;
+  return /^\/start(?:\s|$)/i.test(text) ? '/help' : text;
 }
 
 export function interpretUpdate(update: Update, bot: BotIdentity): TelegramInbound {

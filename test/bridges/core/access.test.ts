@@ -11,7 +11,7 @@ describe('decideAccess', () => {
     ['an allowlisted private chat is accepted', { conversation: priv, text: 'hi', addressed: true }, { senderRole: undefined, chatAllowed: true, pairing: true }, 'accept'],
     ['a stranger writing text gets a request', { conversation: priv, text: 'hi', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: true }, 'request'],
     ['a stranger sending /pair tries a code', { conversation: priv, text: '/pair ABCD2345', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: true }, 'pair_private'],
-    ['/pair@bot counts as /pair', { conversation: priv, text: '/pair@tetherbot X', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: true }, 'pair_private'],
+    ['/pair@bot is not /pair: a suffix naming this bot is the adapter\'s to remove', { conversation: priv, text: '/pair@tetherbot X', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: true }, 'request'],
     ['/pairing is not /pair', { conversation: priv, text: '/pairing', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: true }, 'request'],
     ['with pairing off a stranger gets nothing', { conversation: priv, text: '/pair ABCD2345', addressed: true }, { senderRole: undefined, chatAllowed: false, pairing: false }, 'ignore'],
     ['group chatter not addressed is ignored', { conversation: group, text: 'hi', addressed: false }, { senderRole: 'owner', chatAllowed: true, pairing: true }, 'ignore'],

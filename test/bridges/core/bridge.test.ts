@@ -1,5 +1,6 @@
 // The bridge core end to end: a real runtime (fake model) and a recording adapter playing the platform.
 import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../../bridges/core/adapter.js';
 import { runBridge, type RunningBridge } from '../../../bridges/core/bridge.js';
@@ -7,11 +8,13 @@ import type { BridgeTiming } from '../../../bridges/core/context.js';
 import { mintPairCode } from '../../../bridges/core/enrolment.js';
 import { unsupportedMessageText } from '../../../bridges/core/inbox.js';
 import { PAIR_REFUSED_TEXT } from '../../../bridges/core/pairing.js';
+import { PRESS_RECEIVED_TEXT } from '../../../bridges/core/presses.js';
 import { BridgeStore } from '../../../bridges/core/store.js';
 import { loadBridgeConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
 import { RuntimeApiError, createRuntimeClient, type RuntimeClient } from '../../../lib/runtime-client.js';
 import { runCli } from '../../support/cli.js';
+import { startHangProxy } from '../../support/hang-proxy.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { RecordingAdapter } from './recording-adapter.js';
 import { freePort, waitUntil } from '../../support/wait.js';
@@ -175,6 +178,36 @@ describe('bridge core against the real runtime', () => {
     // Another sender can still use the code: the lockout is per sender.
     await h.adapter.say({ user: '51' }, `/pair ${code}`);
     await h.adapter.waitForText('51', 'Paired');
+  });
+
+  it('five wrong codes spread over almost an hour lock the sender for a full hour from the fifth, across a restart', async () => {
+    const h = await harness({ allowlist: [] });
+    const minute = 60_000;
+    const mint = () => {
+      const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+      const { code } = mintPairCode(store, Date.now() + h.clock.offset);
+      store.close();
+      return code;
+    };
+    await h.adapter.say({ user: '52' }, '/pair WRONGAAA');
+    h.clock.offset = 59 * minute;
+    for (let i = 0; i < 4; i++) await h.adapter.say({ user: '52' }, `/pair WRONG${i}AA`);
+    // The first guess has left the hour's window; the lockout, which began at the fifth, holds.
+    h.clock.offset = 60 * minute;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`);
+    await h.adapter.waitFor(() => h.adapter.textsTo('52').length === 6 || undefined, 10_000, 'six refusals');
+    expect(new Set(h.adapter.textsTo('52'))).toEqual(new Set([PAIR_REFUSED_TEXT]));
+    await h.bridge.stop();
+    await h.start(new RecordingAdapter());
+    const refused = h.logs.filter((l) => l.includes('pairing refused')).length;
+    h.clock.offset = 118 * minute;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`, 'after-restart:1');
+    expect(h.logs.filter((l) => l.includes('pairing refused: sender locked out'))).toHaveLength(2);
+    h.clock.offset = 119 * minute + 1000;
+    await h.adapter.say({ user: '52' }, `/pair ${mint()}`, 'after-restart:2');
+    await h.adapter.waitForText('52', 'Paired');
+    expect(h.logs.filter((l) => l.includes('pairing refused')).length).toBe(refused + 1);
+    expect(h.logs.some((l) => l.includes('this sender is locked until'))).toBe(true);
   });
 
   it('with TETHER_PAIRING=off only the allowlist admits: paired users and paired groups are kept but not let in', async () => {
@@ -406,6 +439,49 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.waitForText(OWNER, 'echo: from elsewhere');
   });
 
+  it('after `tether pair revoke`, nothing queued for that person or that group runs', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'user', id: '4100', role: 'user', addedBy: 'test', now: Date.now() });
+    store.allow({ kind: 'chat', id: '-4200', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.rt.stopRuntime();
+    await h.adapter.say({ user: '4100' }, 'queued by a person about to be revoked');
+    await h.adapter.say({ user: '4100' }, '/new');
+    await h.adapter.say({ user: OWNER, chat: '-4200', kind: 'group' }, 'queued in a group about to be revoked');
+    await h.adapter.say({ user: OWNER }, 'queued by the owner');
+    for (const id of ['4100', '-4200']) {
+      const cli = await runCli(['pair', 'revoke', 'telegram', id], { env: { TETHER_STATE_DIR: h.rt.stateDir } });
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+    }
+    await h.rt.restart();
+    await h.adapter.waitForText(OWNER, 'echo: queued by the owner');
+    await waitUntil(() => h.bridge.health().inboxDepth === 0);
+    expect(h.adapter.textsTo('4100').filter((t) => !t.includes('queued and will be sent'))).toEqual([]);
+    expect(h.adapter.textsTo('-4200').filter((t) => !t.includes('queued and will be sent'))).toEqual([]);
+    expect((await h.threads()).map((t) => t.metadata.conversation)).toEqual([OWNER]);
+    expect(h.logs.filter((l) => l.includes('no longer allowed'))).toHaveLength(3);
+  });
+
+  it('a press on an earlier approval button in a revoked group does not decide it', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    const group = { chat: '-4300', kind: 'group' as const };
+    const store = BridgeStore.open(h.rt.stateDir, 'telegram');
+    store.allow({ kind: 'chat', id: '-4300', role: 'user', addedBy: 'test', now: Date.now() });
+    store.close();
+    await h.adapter.say({ user: OWNER, ...group }, '!tool shell {"command":"echo revoked-run"}');
+    const prompt = await h.adapter.waitFor(() => h.adapter.sent.find((s) => s.kind === 'approval' && s.to.chatId === '-4300'));
+    const cli = await runCli(['pair', 'revoke', 'telegram', '-4300'], { env: { TETHER_STATE_DIR: h.rt.stateDir } });
+    expect(cli.code).toBe(0);
+    // The owner is still an owner; the chat is what is no longer allowed.
+    expect(await h.adapter.press({ user: OWNER, ...group }, prompt.approvalId!, 'approve')).toBe('This chat is no longer allowed to use the agent.');
+    await h.adapter.say({ user: OWNER, ...group }, '/approve');
+    await h.adapter.waitForText('-4300', 'not paired yet');
+    const pending = (await h.rt.api('GET', '/v1/approvals?status=pending')).body.approvals.map((a: { id: string }) => a.id);
+    expect(pending).toEqual([prompt.approvalId]);
+  });
+
   it('accepts an approval button only from its own conversation, and only once', async () => {
     const h = await harness({ allowlist: [OWNER, '2002'] });
     await h.adapter.say({ user: OWNER }, '!tool shell {"command":"echo approved-run"}');
@@ -417,6 +493,32 @@ describe('bridge core against the real runtime', () => {
     expect(await h.adapter.press({ user: OWNER }, prompt.approvalId!, 'deny')).toBe('Already decided.');
     await h.adapter.say({ user: OWNER }, '/approve');
     await h.adapter.waitForText(OWNER, 'Nothing is waiting for approval');
+  });
+
+  it('a press taken while the runtime hangs is answered at once, kept across a bridge restart, decided after it, and its result said in chat', async () => {
+    const h = await harness({ allowlist: [OWNER] });
+    await h.bridge.stop();
+    const proxy = await startHangProxy(h.rt);
+    cleanups.push(() => proxy.close());
+    // A short client timeout, so stopping the bridge does not wait for the hung call's 30 s.
+    const client = createRuntimeClient({ url: proxy.url, token: h.rt.token, timeoutMs: 500 });
+    cleanups.push(() => client.close());
+    const config = loadBridgeConfig({ TETHER_STATE_DIR: h.rt.stateDir, TETHER_RUNTIME_URL: proxy.url, TETHER_PROGRESS: 'off' });
+    const start = (adapter: RecordingAdapter) => runBridge(adapter, { config, allowlist: [OWNER], logger: createLogger('bridge', { level: 'error', write: () => {} }), identity: 'test', timing: { ...FAST, pressAnswerMs: 200 }, client });
+    const first = new RecordingAdapter();
+    const bridge = await start(first);
+    await first.say({ user: OWNER }, '!tool shell {"command":"echo decided-after-restart"}', 'restart:1');
+    const prompt = await first.waitFor(() => first.sent.find((s) => s.kind === 'approval'));
+    proxy.hang();
+    expect(await first.press({ user: OWNER }, prompt.approvalId!, 'approve')).toBe(PRESS_RECEIVED_TEXT);
+    await bridge.stop();
+    proxy.resume();
+    const second = new RecordingAdapter();
+    const again = await start(second);
+    cleanups.push(() => again.stop());
+    await second.waitForText(OWNER, 'Approved: shell runs now.');
+    await second.waitForText(OWNER, 'done: ');
+    expect([...first.textsTo(OWNER), ...second.textsTo(OWNER)].filter((t) => t.startsWith('Approved'))).toHaveLength(1);
   });
 
   it('falls back to /approve text when the adapter has no buttons, and /deny works', async () => {
@@ -555,6 +657,9 @@ describe('bridge core against the real runtime', () => {
     expect(help.text).toContain('/approve');
     await h.adapter.say({ user: OWNER }, '/frobnicate');
     await h.adapter.waitForText(OWNER, 'There is no /frobnicate command. Send /help');
+    // An unknown slash word with more text after it is a request for the agent, not a command.
+    await h.adapter.say({ user: OWNER }, '/tmp is full, please clean it up');
+    await h.adapter.waitForText(OWNER, 'echo: /tmp is full, please clean it up');
     await h.adapter.say({ user: OWNER }, '/whoami');
     await h.adapter.waitForText(OWNER, `Your telegram id: ${OWNER} (owner)`);
     await h.adapter.say({ user: OWNER }, 'first thread');
@@ -579,6 +684,23 @@ describe('bridge core against the real runtime', () => {
     await h.adapter.say({ user: OWNER }, '/stop');
     await h.adapter.waitForText(OWNER, "Stopping the current turn");
     await h.adapter.waitForText(OWNER, 'Stopped.');
+  });
+
+  it('/new during a running turn stops it and its queued ones, says so, and their replies never arrive later', async () => {
+    const h = await harness();
+    await h.adapter.say({ user: OWNER }, '!slow 150 old words that must never arrive here');
+    await h.adapter.waitFor(() => h.adapter.typings.length > 0 || undefined, 10_000, 'typing');
+    await h.adapter.say({ user: OWNER }, 'queued in the old thread');
+    await h.adapter.say({ user: OWNER }, '/new');
+    const started = await h.adapter.waitForText(OWNER, 'Started a new conversation');
+    expect(started.text).toMatch(/^Stopped the running turn and 1 queued message\. Started a new conversation/);
+    const old = (await h.threads()).find((t) => t.archived)!;
+    await waitUntil(async () => (await h.rt.api('GET', `/v1/threads/${old.id}`)).body.status === 'idle');
+    const turns = (await h.rt.api('GET', `/v1/threads/${old.id}`)).body.turns.map((t: { status: string }) => t.status);
+    expect(turns).toEqual(['cancelled', 'cancelled']);
+    await h.adapter.say({ user: OWNER }, 'in the new thread');
+    await h.adapter.waitForText(OWNER, 'echo: in the new thread');
+    expect(h.adapter.textsTo(OWNER).filter((t) => t.includes('must never arrive') || t.includes('echo: queued in the old thread'))).toEqual([]);
   });
 
   it('in groups: answers only addressed messages of allowed senders in a chat an owner paired', async () => {
@@ -831,6 +953,110 @@ describe('bridge core against the real runtime', () => {
     expect(logs.filter((l) => l.includes("the runtime's token is not there yet"))).toHaveLength(1);
     await adapter.say({ user: OWNER }, 'and after');
     await adapter.waitForText(OWNER, 'echo: and after');
+  });
+
+  describe('with a state dir that takes no writes', () => {
+    /** Starts the harness and hands back the bridge's own store, whose connection the test then limits. */
+    async function harnessWithStore(o: Parameters<typeof harness>[0] = {}): Promise<{ h: Harness; store: BridgeStore }> {
+      const open = BridgeStore.open;
+      const opened: BridgeStore[] = [];
+      BridgeStore.open = (dir, platform) => {
+        const s = open.call(BridgeStore, dir, platform);
+        opened.push(s);
+        return s;
+      };
+      try {
+        const h = await harness(o);
+        return { h, store: opened[0]! };
+      } finally {
+        BridgeStore.open = open;
+      }
+    }
+
+    const words = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(' ');
+
+    it('full while a message waits: the bridge stays up, health says why, and everything is delivered once when space is freed', async () => {
+      const { h, store } = await harnessWithStore({ timing: { storageRetryMaxMs: 100 } });
+      await h.adapter.say({ user: OWNER }, 'warm up');
+      await h.adapter.waitForText(OWNER, 'echo: warm up');
+      await h.rt.stopRuntime();
+      // Big enough that it and its reply need new pages: what a full disk cannot give.
+      const waiting = words('w', 2500);
+      await h.adapter.say({ user: OWNER }, waiting, 'full:1');
+      store.db.exec('VACUUM');
+      store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+      const arriving = words('a', 2500);
+      await expect(h.adapter.say({ user: OWNER }, arriving, 'full:2')).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+      const health = h.bridge.health();
+      expect(health.state).toBe('not_accepting');
+      expect(health.storage).toContain(`cannot write ${h.rt.stateDir}/telegram.db: the disk of the state dir is full (SQLITE_FULL)`);
+      await h.rt.restart();
+      // The turn is posted; its reply cannot be stored yet, and is retried, with the bridge up.
+      await waitUntil(async () => (await h.threads()).length > 0 && (await h.rt.api('GET', `/v1/threads/${(await h.threads())[0]!.id}`)).body.turns.length === 2, 'the waiting message posted');
+      await waitUntil(() => h.logs.filter((l) => l.includes('not accepting messages')).length > 0);
+      expect(h.bridge.health().state).toBe('not_accepting');
+      store.db.pragma('max_page_count = 1073741823');
+      // The platform hands the unconfirmed message over again.
+      await h.adapter.say({ user: OWNER }, arriving, 'full:2');
+      await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).join(' ').includes('a2499') || undefined, 15_000, 'the reply to the message that arrived while full');
+      await h.adapter.waitFor(() => h.adapter.textsTo(OWNER).join(' ').includes('w2499') || undefined, 15_000, 'the reply to the message that waited');
+      const all = h.adapter.textsTo(OWNER).join(' ');
+      expect(all.split('w1234 ').length).toBe(2);
+      expect(all.split('a1234 ').length).toBe(2);
+      const [thread] = await h.threads();
+      expect((await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns).toHaveLength(3);
+      await waitUntil(() => h.bridge.health().state === 'running');
+      expect(h.bridge.health().storage).toBeUndefined();
+    });
+
+    it('a reply the platform took, whose sent mark the disk refused, is marked later and never sent twice', async () => {
+      const h = await harness({ timing: { storageRetryMaxMs: 50 } });
+      const markSent = BridgeStore.prototype.markSent;
+      let refusals = 0;
+      BridgeStore.prototype.markSent = function (this: BridgeStore, ...args: Parameters<typeof markSent>) {
+        if (refusals < 3) {
+          refusals++;
+          throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+        }
+        return markSent.apply(this, args);
+      };
+      cleanups.push(async () => {
+        BridgeStore.prototype.markSent = markSent;
+      });
+      await h.adapter.say({ user: OWNER }, 'mark me once');
+      await h.adapter.waitForText(OWNER, 'echo: mark me once');
+      await waitUntil(() => refusals === 3 && h.bridge.health().outboxDepth === 0, 'the row marked sent');
+      await h.adapter.say({ user: OWNER }, 'and the next');
+      await h.adapter.waitForText(OWNER, 'echo: and the next');
+      expect(h.adapter.attempts.map((a) => a.text)).toEqual(['echo: mark me once', 'echo: and the next']);
+      expect(h.bridge.health().state).toBe('running');
+    });
+
+    it('read-only while a message waits for the runtime: no crash, not accepting, and it goes out once when writable again', async () => {
+      const { h, store } = await harnessWithStore({ timing: { storageRetryMaxMs: 100 } });
+      await h.adapter.say({ user: OWNER }, 'warm up');
+      await h.adapter.waitForText(OWNER, 'echo: warm up');
+      await h.rt.stopRuntime();
+      await h.adapter.say({ user: OWNER }, 'waits while read-only', 'ro:1');
+      // What chmod would do to a non-root bridge: every write refused, reads still fine.
+      store.db.pragma('query_only = 1');
+      await h.rt.restart();
+      await expect(h.adapter.say({ user: OWNER }, 'sent while read-only', 'ro:2')).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+      await waitUntil(() => h.bridge.health().state === 'not_accepting');
+      expect(h.bridge.health().storage).toContain('the state dir is read-only (SQLITE_READONLY)');
+      // The waiting message is posted (and retried: the runtime keeps its key) while its row cannot be finished.
+      await waitUntil(async () => (await h.threads()).length === 1 && (await h.rt.api('GET', `/v1/threads/${(await h.threads())[0]!.id}`)).body.turns.length === 2, 'the waiting message posted');
+      store.db.pragma('query_only = 0');
+      await h.adapter.say({ user: OWNER }, 'sent while read-only', 'ro:2');
+      await h.adapter.waitForText(OWNER, 'echo: sent while read-only');
+      await h.adapter.waitForText(OWNER, 'echo: waits while read-only');
+      const texts = h.adapter.textsTo(OWNER);
+      expect(texts.filter((t) => t === 'echo: waits while read-only')).toHaveLength(1);
+      expect(texts.filter((t) => t === 'echo: sent while read-only')).toHaveLength(1);
+      const [thread] = await h.threads();
+      expect((await h.rt.api('GET', `/v1/threads/${thread!.id}`)).body.turns.map((t: { input: string }) => t.input)).toEqual(['warm up', 'waits while read-only', 'sent while read-only']);
+      await waitUntil(() => h.bridge.health().state === 'running');
+    });
   });
 
   it('refuses a second bridge on the same bot while the first runs', async () => {

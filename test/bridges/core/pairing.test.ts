@@ -1,6 +1,6 @@
 // Pairing rules by table: alphabet, normalising, hashing, and the verdict of an attempt.
 import { describe, expect, it } from 'vitest';
-import { CODE_ALPHABET, GLOBAL_WRONG_LIMIT, SENDER_WRONG_LIMIT, hashCode, judgePairAttempt, mintCode, normalizeCode, sameHash } from '../../../bridges/core/pairing.js';
+import { CODE_ALPHABET, GLOBAL_WRONG_LIMIT, LOCKOUT_MS, SENDER_WRONG_LIMIT, hashCode, judgePairAttempt, lockoutsAfterWrongGuess, mintCode, normalizeCode, sameHash } from '../../../bridges/core/pairing.js';
 
 describe('pairing codes', () => {
   it('mints 8 characters from an alphabet without 0 O 1 I L', () => {
@@ -32,17 +32,29 @@ describe('pairing codes', () => {
 describe('judgePairAttempt', () => {
   const now = 1_000_000;
   const fresh = { hash: 'h', expiresAt: now + 1, usedAt: null };
+  const free = { senderLockedUntil: undefined, frozenUntil: undefined };
   it.each([
-    ['a right, fresh code pairs', { match: fresh, s: 0, g: 0 }, { ok: true }],
-    ['a right code after 4 wrong ones still pairs', { match: fresh, s: SENDER_WRONG_LIMIT - 1, g: 0 }, { ok: true }],
-    ['an unknown code is refused', { match: undefined, s: 0, g: 0 }, { ok: false, reason: 'unknown' }],
-    ['a used code is refused', { match: { ...fresh, usedAt: now - 5 }, s: 0, g: 0 }, { ok: false, reason: 'used' }],
-    ['an expired code is refused', { match: { ...fresh, expiresAt: now }, s: 0, g: 0 }, { ok: false, reason: 'expired' }],
-    ['a locked-out sender is refused even with the right code, and the refusal is no guess', { match: fresh, s: SENDER_WRONG_LIMIT, g: 0 }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
-    ['a locked-out sender stays locked whatever the global count', { match: undefined, s: SENDER_WRONG_LIMIT, g: GLOBAL_WRONG_LIMIT }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
-    ['a global flood freezes pairing for everyone, without extending itself', { match: fresh, s: 0, g: GLOBAL_WRONG_LIMIT }, { ok: false, reason: 'pairing_frozen', countsAsWrong: false }],
-    ['a wrong code counts', { match: undefined, s: 0, g: 0 }, { ok: false, reason: 'unknown', countsAsWrong: true }],
+    ['a right, fresh code pairs', { match: fresh, ...free }, { ok: true }],
+    ['a right code after a lockout ended pairs', { match: fresh, senderLockedUntil: now, frozenUntil: now - 5 }, { ok: true }],
+    ['an unknown code is refused', { match: undefined, ...free }, { ok: false, reason: 'unknown' }],
+    ['a used code is refused', { match: { ...fresh, usedAt: now - 5 }, ...free }, { ok: false, reason: 'used' }],
+    ['an expired code is refused', { match: { ...fresh, expiresAt: now }, ...free }, { ok: false, reason: 'expired' }],
+    ['a locked-out sender is refused even with the right code, and the refusal is no guess', { match: fresh, senderLockedUntil: now + 1, frozenUntil: undefined }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
+    ['a locked-out sender stays locked whether or not pairing is frozen', { match: undefined, senderLockedUntil: now + 1, frozenUntil: now + 1 }, { ok: false, reason: 'sender_locked', countsAsWrong: false }],
+    ['a global freeze refuses everyone, without extending itself', { match: fresh, senderLockedUntil: undefined, frozenUntil: now + 1 }, { ok: false, reason: 'pairing_frozen', countsAsWrong: false }],
+    ['a wrong code counts', { match: undefined, ...free }, { ok: false, reason: 'unknown', countsAsWrong: true }],
   ])('%s', (_name, f, expected) => {
-    expect(judgePairAttempt({ match: f.match, wrongBySenderInWindow: f.s, wrongGlobalInWindow: f.g, now })).toMatchObject(expected);
+    expect(judgePairAttempt({ ...f, now })).toMatchObject(expected);
+  });
+});
+
+describe('lockoutsAfterWrongGuess', () => {
+  const now = 5_000_000;
+  it.each([
+    ['four wrong guesses lock nothing', { bySender: SENDER_WRONG_LIMIT - 1, global: SENDER_WRONG_LIMIT - 1 }, {}],
+    ['the fifth locks the sender for an hour from now', { bySender: SENDER_WRONG_LIMIT, global: SENDER_WRONG_LIMIT }, { senderUntil: now + LOCKOUT_MS }],
+    ['the twentieth across senders freezes pairing for an hour from now', { bySender: 1, global: GLOBAL_WRONG_LIMIT }, { frozenUntil: now + LOCKOUT_MS }],
+  ])('%s', (_name, counts, expected) => {
+    expect(lockoutsAfterWrongGuess({ ...counts, now })).toEqual(expected);
   });
 });

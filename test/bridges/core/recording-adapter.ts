@@ -99,22 +99,24 @@ export class RecordingAdapter implements ChatAdapter {
     await this.handlers.onConversationMoved(from, to);
   }
 
-  /** Presses an approval button; resolves with the answer the presser saw. */
-  async press(from: { user: string; chat?: string; kind?: 'private' | 'group' }, approvalId: string, decision: 'approve' | 'deny'): Promise<string> {
+  /** Presses an approval button; resolves with the answer the presser saw (which may come after the press was stored). */
+  async press(from: { user: string; chat?: string; kind?: 'private' | 'group' }, approvalId: string, decision: 'approve' | 'deny', dedupeKey?: string): Promise<string> {
     if (!this.handlers) throw new Error('adapter not started');
-    let answered = '';
+    const answers: string[] = [];
     const a: InboundAction = {
-      dedupeKey: `press:${this.updateId++}`,
+      dedupeKey: dedupeKey ?? `press:${this.updateId++}`,
       conversation: { platform: 'telegram', chatId: from.chat ?? from.user, kind: from.kind ?? 'private' },
       sender: { id: from.user },
       approvalId,
       decision,
       answer: async (text) => {
-        answered = text;
+        answers.push(text);
+        this.notify();
       },
     };
     await this.handlers.onAction(a);
-    return answered;
+    const [answer] = await this.waitFor(() => answers.length > 0 && answers, 10_000, 'the answer to a press');
+    return answer!;
   }
 
   /** Resolves once `match` holds for the sends so far; rejects after `timeoutMs`. */

@@ -21,6 +21,8 @@ let messages: InboundMessage[];
 let actions: InboundAction[];
 let moves: [ConversationRef, ConversationRef][];
 let fatal: string[];
+/** The core fails to store this many moves first. */
+let moveFailures = 0;
 let onMessage: (m: InboundMessage) => Promise<void>;
 let onAction: (a: InboundAction) => Promise<void>;
 
@@ -38,6 +40,7 @@ async function startAdapter(timing?: Partial<typeof quick>): Promise<void> {
     onMessage: (m) => onMessage(m),
     onAction: (a) => onAction(a),
     onConversationMoved: async (from, to) => {
+      if (moveFailures-- > 0) throw new Error('disk full');
       moves.push([from, to]);
     },
   });
@@ -64,6 +67,7 @@ beforeEach(async () => {
   messages = [];
   actions = [];
   moves = [];
+  moveFailures = 0;
   fatal = [];
   onMessage = async (m) => {
     messages.push(m);
@@ -194,6 +198,17 @@ describe('receiving', () => {
   });
 });
 
+describe('moves', () => {
+  it('takes a group move again when the core could not store it the first time', async () => {
+    moveFailures = 1;
+    await startAdapter();
+    fake.createGroup(-556, 'Team');
+    fake.migrateGroup(-556, -100556);
+    await fake.waitFor(() => moves.length === 1 && fake.pendingUpdates() === 0);
+    expect(moves).toEqual([[to(-556, 'group'), to(-100556, 'group')]]);
+  });
+});
+
 describe('group gating', () => {
   const GROUP = -42;
   beforeEach(() => {
@@ -206,13 +221,24 @@ describe('group gating', () => {
     ['a mention in the middle', 'hey @tether_test_bot, help', true, 'hey , help'],
     ['a bare command', '/status', true, '/status'],
     ['a command for this bot', '/status@tether_test_bot now', true, '/status now'],
-    ['a command for another bot', '/status@other_bot', false, '/status@other_bot'],
     ['a mention of someone else', '@alice_person look', false, '@alice_person look'],
   ])('%s', async (_name, text, addressed, stripped) => {
     await startAdapter();
     fake.userSends(GROUP, text, { from: alice });
     await fake.waitFor(() => messages.length === 1);
     expect(messages[0]).toMatchObject({ addressed, text: stripped, conversation: to(GROUP, 'group') });
+  });
+
+  it('never hands over a command for another bot: not in a reply to ours, not in a private chat', async () => {
+    await startAdapter();
+    const sent = await adapter.send(to(GROUP, 'group'), 'I am the bot', 'k1');
+    fake.userSends(GROUP, '/status@other_bot', { from: alice });
+    fake.userSends(GROUP, '/new@other_bot', { from: alice, replyTo: Number(sent.messageId) });
+    fake.userSends(alice.id, '/help@other_bot', { from: alice });
+    fake.userSends(alice.id, '/help@tether_test_bot please', { from: alice });
+    await fake.waitFor(() => messages.length === 1 && fake.pendingUpdates() === 0);
+    expect(messages.map((m) => [m.text, m.addressed])).toEqual([['/help please', true]]);
+    expect(logs.filter((l) => l.includes('a command for another bot'))).toHaveLength(3);
   });
 
   it('a reply to the bot is addressed; a reply to a person is not', async () => {
@@ -377,14 +403,19 @@ describe('approval buttons', () => {
     expect(fake.callbackAnswer(queryId)!.text).toBe('a'.repeat(195) + '…');
   });
 
-  it('answers a press the core did not answer, and a stale button', async () => {
+  it('answers a stale button itself, and leaves a press to the core, which may answer it after it was stored', async () => {
     fake.privateChat(alice);
     await startAdapter();
     const sent = await adapter.send(to(alice.id, 'private'), 'old', 'k');
     const stale = fake.userPresses(alice.id, Number(sent.messageId), 'something-else', alice);
-    const unanswered = fake.userPresses(alice.id, Number(sent.messageId), 'ap:apr_x:a', alice);
-    await fake.waitFor(() => fake.callbackAnswer(unanswered)?.answered && fake.callbackAnswer(stale)?.answered);
-    expect(actions).toHaveLength(1);
+    const press = fake.userPresses(alice.id, Number(sent.messageId), 'ap:apr_x:a', alice);
+    await fake.waitFor(() => actions.length === 1 && fake.pendingUpdates() === 0 && fake.callbackAnswer(stale)?.answered);
+    expect(fake.callbackAnswer(stale)).toEqual({ answered: true, text: 'This button is no longer active.' });
+    // The press was confirmed without an answer; the core answers it later, once.
+    expect(fake.callbackAnswer(press)).toEqual({ answered: false });
+    await actions[0]!.answer('Approved.');
+    await fake.waitFor(() => fake.callbackAnswer(press)?.answered);
+    expect(fake.callbackAnswer(press)).toEqual({ answered: true, text: 'Approved.' });
   });
 });
 

@@ -7,6 +7,7 @@ import { createTelegramAdapter, type TelegramAdapter } from '../../../bridges/te
 import { loadTelegramConfig } from '../../../lib/config.js';
 import { createLogger } from '../../../lib/log.js';
 import { GENERAL_TOPIC_ID, TELEGRAM_ERRORS, startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-bot-api.js';
+import { startHangProxy, type HangProxy } from '../../support/hang-proxy.js';
 import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
 import { freePort } from '../../support/wait.js';
 
@@ -19,11 +20,13 @@ const GROUP = -4242;
 
 interface Stack {
   rt: TestRuntime;
+  /** Between the bridge and the runtime. */
+  proxy: HangProxy;
   fake: FakeTelegram;
   adapter: TelegramAdapter;
   bridge: RunningBridge;
   logs: string[];
-  threads(): Promise<Array<{ id: string; metadata: Record<string, string> }>>;
+  threads(): Promise<Array<{ id: string; metadata: Record<string, string>; archived: boolean }>>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -31,10 +34,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function stack(o: { env?: Record<string, string>; allowlist?: string[]; timing?: Partial<BridgeTiming>; commands?: { command: string; description: string }[]; beforeStart?: (fake: FakeTelegram) => void } = {}): Promise<Stack> {
+async function stack(o: { env?: Record<string, string>; allowlist?: string[]; timing?: Partial<BridgeTiming>; commands?: { command: string; description: string }[]; beforeStart?: (fake: FakeTelegram) => void; proxy?: HangProxy } = {}): Promise<Stack> {
   const port = await freePort();
   const rt = await startTestRuntime({ TETHER_PORT: String(port), ...o.env });
   cleanups.push(() => rt.stop());
+  const proxy = await startHangProxy(rt);
+  cleanups.push(() => proxy.close());
   const fake = await startFakeTelegram();
   cleanups.push(() => fake.close());
   o.beforeStart?.(fake);
@@ -45,7 +50,8 @@ async function stack(o: { env?: Record<string, string>; allowlist?: string[]; ti
     TELEGRAM_API_ROOT: fake.url,
     TELEGRAM_ALLOWLIST: (o.allowlist ?? [String(alice.id)]).join(','),
     TETHER_STATE_DIR: rt.stateDir,
-    TETHER_RUNTIME_URL: rt.url,
+    // Through a proxy that can make the runtime look hung (accepting connections, answering nothing).
+    TETHER_RUNTIME_URL: proxy.url,
     TETHER_TOKEN: rt.token,
     TETHER_PROGRESS: 'off',
   });
@@ -55,6 +61,7 @@ async function stack(o: { env?: Record<string, string>; allowlist?: string[]; ti
   cleanups.push(() => bridge.stop());
   return {
     rt,
+    proxy,
     fake,
     adapter,
     bridge,
@@ -229,6 +236,32 @@ describe('telegram bridge end to end', () => {
     expect(prompts.some((p) => p.includes('chatter between people') || p.includes('from a stranger'))).toBe(false);
   });
 
+  it('a command for another bot is not run by ours, even as a reply to our bot; /cmd@our_bot is', async () => {
+    const s = await stack({ allowlist: [String(alice.id), String(GROUP)] });
+    s.fake.createGroup(GROUP, 'Team');
+    s.fake.userSends(GROUP, '@tether_test_bot hello', { from: alice });
+    const ours = await s.fake.waitFor(() => s.fake.sent(GROUP).find((m) => m.text === 'echo: hello'), 15_000, 'the first reply');
+    s.fake.userSends(GROUP, '/new@other_bot', { from: alice, replyTo: ours.messageId });
+    s.fake.userSends(GROUP, '/approve@other_bot', { from: alice, replyTo: ours.messageId });
+    s.fake.userSends(GROUP, '/whoami@tether_test_bot', { from: alice });
+    s.fake.userSends(GROUP, '@tether_test_bot marker', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, GROUP).includes('echo: marker'), 15_000, 'the marker reply');
+    const said = texts(s.fake, GROUP);
+    expect(said).toHaveLength(3);
+    expect(said[1]).toContain(`Your telegram id: ${alice.id}`);
+    // One thread, never archived: /new@other_bot did not start a new conversation here.
+    expect((await s.threads()).map((t) => t.archived)).toEqual([false]);
+    expect(s.rt.model.requests.map((r) => JSON.stringify(r.body)).some((b) => b.includes('other_bot'))).toBe(false);
+  });
+
+  it('a message that starts with a path reaches the agent; a bare unknown /word gets the command help', async () => {
+    const s = await stack();
+    s.fake.userSends(alice.id, '/tmp is full, please clean it up', { from: alice });
+    s.fake.userSends(alice.id, '/frobnicate', { from: alice });
+    await s.fake.waitFor(() => texts(s.fake, alice.id).length === 2, 15_000, 'both answers');
+    expect(texts(s.fake, alice.id).sort()).toEqual(['There is no /frobnicate command. Send /help for the list.', 'echo: /tmp is full, please clean it up'].sort());
+  });
+
   it('a group upgraded mid-turn gets the reply in the supergroup', async () => {
     const s = await stack({ allowlist: [String(alice.id), String(GROUP), '-1004242'] });
     s.fake.createGroup(GROUP, 'Team');
@@ -341,6 +374,28 @@ describe('telegram bridge end to end', () => {
     await s.fake.waitFor(() => s.fake.callbackAnswer(press)?.answered, 10_000, 'the button answer');
     expect(s.fake.callbackAnswer(press)!.text).toMatch(/^That approval expired: its turn was stopped before anyone decided/);
     expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(0);
+  });
+
+  it('with the runtime hung, button presses do not stop the bridge receiving: a stranger is answered at once, each press within the answer window', async () => {
+    const s = await stack({ env: { TETHER_APPROVAL: 'ask' }, timing: { pressAnswerMs: 500 } });
+    s.fake.userSends(alice.id, '!tool shell {"command":"echo hung-run"}', { from: alice });
+    const prompt = await s.fake.waitFor(() => s.fake.sent(alice.id).find((m) => m.replyMarkup !== undefined), 15_000, 'the approval prompt');
+    const data = (prompt.replyMarkup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;
+    s.proxy.hang();
+    const presses = [1, 2, 3].map(() => s.fake.userPresses(alice.id, prompt.messageId, data, alice));
+    s.fake.userSends(bob.id, 'anyone there?', { from: bob });
+    // Before, the poll loop waited for the runtime's answer to the press (30 s each), and the stranger with it.
+    await s.fake.waitFor(() => s.fake.sent(bob.id).length === 1, 3_000, "the stranger's answer");
+    await s.fake.waitFor(() => presses.every((p) => s.fake.callbackAnswer(p)?.answered), 3_000, 'every press answered');
+    expect(presses.map((p) => s.fake.callbackAnswer(p)!.text)).toEqual([
+      'Received. The agent is slow to answer; the result follows in this chat.',
+      'Already received: it is decided as soon as the agent answers.',
+      'Already received: it is decided as soon as the agent answers.',
+    ]);
+    s.proxy.resume();
+    await s.fake.waitFor(() => texts(s.fake, alice.id).some((t) => t.startsWith('done:')), 45_000, 'the tool result');
+    expect(texts(s.fake, alice.id).filter((t) => t === 'Approved: shell runs now.')).toHaveLength(1);
+    expect(s.rt.model.requests.filter((r) => JSON.stringify(r.body).includes('"role":"tool"'))).toHaveLength(1);
   });
 
   it('approval buttons work in their conversation only, and once', async () => {

@@ -8,6 +8,8 @@ import { bundleExists, writeBundle } from '../deploy/bundle-writer.js';
 import { checkAnswers } from '../deploy/check-answers.js';
 import { parseEnvFile } from '../deploy/env-file.js';
 import { packageRoot } from '../deploy/package-files.js';
+import { provisionAzure } from '../deploy/azure-provision.js';
+import { runProgram } from '../deploy/plan-runner.js';
 import { gatherAnswers } from '../deploy/setup-answers.js';
 import { parseSetupFlags, SetupUsageError } from '../deploy/setup-flags.js';
 import { TARGET_NAMES, TARGETS } from '../deploy/targets.js';
@@ -29,6 +31,7 @@ Options:
   --force              replace an existing bundle at --out without asking
   --non-interactive    never ask: fail naming every missing value, writing nothing
   --secrets-stdin      read NAME=value lines from stdin (with --non-interactive)
+  --location L         azure: the region (default westeurope)
   --apply              azure: provision the VM from the printed plan (asks first)
   -y, --yes            with --apply: do not ask
   -h, --help
@@ -52,6 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const ask = flags.nonInteractive ? undefined : terminalQuestions();
   try {
     const { answers, out } = await gatherAnswers({ flags, values: { ...readEnvironment(), ...stdinValues }, ask });
+    if (flags.location && answers.target !== 'azure') throw new SetupUsageError('--location is for --target azure');
     if (flags.apply && !TARGETS[answers.target].provisions) throw new SetupUsageError(`--apply provisions ${TARGET_NAMES.filter((t) => TARGETS[t].provisions).join(', ')} only; for ${answers.target}, follow the bundle's RUNBOOK.md`);
     checkAnswers(answers, process.cwd());
     const files = renderBundle(answers, { nodeVersion: process.versions.node, writtenAt: new Date().toISOString() });
@@ -64,7 +68,8 @@ export async function run(args: string[]): Promise<number> {
     }
     writeBundle(out, files, packageRoot());
     process.stdout.write(`Wrote the ${answers.target} bundle to ${out}:\n${files.map((f) => `  ${f.path}`).join('\n')}\n  app/\nNext: ${out}/RUNBOOK.md\n`);
-    return 0;
+    if (!TARGETS[answers.target].provisions) return 0;
+    return await provisionAzure({ out, answers, location: flags.location ?? 'westeurope', apply: flags.apply, yes: flags.yes, ask, run: runProgram, say: (t) => void process.stdout.write(`${t}\n`) });
   } finally {
     ask?.close();
   }

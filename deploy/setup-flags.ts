@@ -8,6 +8,7 @@ export interface SetupFlags {
   provider?: string;
   model?: string;
   out?: string;
+  location?: string;
   nonInteractive: boolean;
   secretsStdin: boolean;
   force: boolean;
@@ -22,6 +23,7 @@ const OPTIONS = {
   provider: { type: 'string' },
   model: { type: 'string' },
   out: { type: 'string' },
+  location: { type: 'string' },
   'non-interactive': { type: 'boolean' },
   'secrets-stdin': { type: 'boolean' },
   force: { type: 'boolean' },
@@ -67,6 +69,7 @@ export function parseSetupFlags(args: readonly string[]): SetupFlags {
     provider: values.provider,
     model: values.model,
     out: values.out,
+    location: values.location,
     nonInteractive: values['non-interactive'] ?? false,
     secretsStdin: values['secrets-stdin'] ?? false,
     force: values.force ?? false,

@@ -133,7 +133,12 @@ export async function checkProvider(d: Deployment): Promise<CheckResult[]> {
   const config = runtimeConfigOf(d.runtime);
   if (!config) return [];
   const probe = await probeProvider(config, { timeoutMs: d.options.timeoutMs });
-  if (!probe.ok) return [fail('provider', probe.error ? describeError(probe.error) : `${config.provider} cannot be used`, probe.error?.fix ?? 'check TETHER_PROVIDER, TETHER_BASE_URL and the key in runtime.env')];
+  if (!probe.ok) {
+    const e = probe.error;
+    // A TetherError's message ends with its fix; the line shows them apart.
+    const seen = e ? (e.fix && e.message.endsWith(`: ${e.fix}`) ? e.message.slice(0, -(e.fix.length + 2)) : e.message) : `${config.provider} cannot be used`;
+    return [fail('provider', seen, `${e?.fix ?? 'check TETHER_PROVIDER, TETHER_BASE_URL and the key'} in ${d.runtime.envFile}, then: systemctl restart tether-runtime`)];
+  }
   const listed = probe.modelListed === undefined ? 'lists no models' : `lists ${config.model}`;
   return [ok('provider', `${config.provider} answers with the key and ${listed} (${probe.latencyMs} ms)`)];
 }

@@ -94,7 +94,8 @@ describe('tether doctor', () => {
     expect(byId['env:telegram']!.message).toMatch(/telegram\.env is mode 644: others may read its secrets/);
     expect(byId['env:telegram']!.fix).toMatch(/^chmod 600 /);
     expect(byId['telegram:auth']!.message).toBe('the runtime refuses the token telegram uses');
-    expect(byId['provider']!.message).toMatch(/OPENAI_API_KEY/);
+    expect(byId['provider']!.message).toMatch(/^the provider refused the API key \(401\) at http:\/\/127\.0\.0\.1:\d+\/v1 \(openai\)$/);
+    expect(byId['provider']!.fix).toMatch(/^check OPENAI_API_KEY in .*runtime\.env, then: systemctl restart tether-runtime$/);
     expect(byId['telegram:webhook']!.message).toContain('to hooks.example.com');
     expect(byId['telegram:health']!.message).toMatch(/not running .*pid \d+ gone/);
     for (const c of report.checks.filter((x) => x.status === 'fail')) expect(c.fix).toBeTruthy();

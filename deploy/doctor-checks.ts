@@ -31,6 +31,10 @@ export function checkEnvFile(p: DeployedProcess, validate: (env: NonNullable<Dep
   if (p.readError === 'ENOENT') return [fail(id, `${p.envFile} is missing`, `write a bundle with tether setup and run its install.sh, or create the file (mode 0600) as docs/deploy.md shows`)];
   if (p.readError === 'EACCES') return [fail(id, `${p.envFile} cannot be read by this user`, 'run the doctor as root: sudo tether doctor')];
   if (p.readError || !p.env) return [fail(id, `${p.envFile} cannot be read (${p.readError})`, 'check the file and its directory')];
+  const owner = statSync(p.envFile).uid;
+  // Judged only by root: the file is root's on a host, and the agent's tool commands run as the
+  // service user, so a file that user owns is one the agent could read.
+  if (process.getuid?.() === 0 && owner !== 0) return [fail(id, `${p.envFile} is owned by uid ${owner}, not root: the services' user could read its secrets`, `chown root:root ${p.envFile}`)];
   if (!ownerOnly(p.envFile)) {
     const mode = (statSync(p.envFile).mode & 0o777).toString(8);
     return [fail(id, `${p.envFile} is mode ${mode}: others may read its secrets`, `chmod 600 ${p.envFile}`)];
@@ -183,15 +187,24 @@ export function checkBridgeHealth(d: Deployment): CheckResult[] {
   return results;
 }
 
+/** What systemctl says of a unit: `is-enabled` and `is-active`, as printed. */
+export type UnitStates = (unit: string) => { enabled: string; active: string };
+
+/** systemctl's answers where systemd runs (PID 1); undefined elsewhere (a container, a laptop without it). */
+export function systemdUnitStates(): UnitStates | undefined {
+  if (!existsSync('/run/systemd/system')) return undefined;
+  const ask = (verb: string, unit: string) => spawnSync('systemctl', [verb, unit], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  return (unit) => ({ enabled: ask('is-enabled', unit), active: ask('is-active', unit) });
+}
+
 /** Present, enabled and active, where systemd runs; elsewhere the line says why nothing was checked. */
-export function checkUnits(d: Deployment, systemdRunning = existsSync('/run/systemd/system')): CheckResult[] {
+export function checkUnits(d: Deployment, states: UnitStates | undefined = systemdUnitStates()): CheckResult[] {
   const units = [d.runtime, ...d.bridges];
   const results: CheckResult[] = [];
   for (const p of units) if (!p.unit) results.push(fail(`unit:${p.name}`, `${join(d.options.unitsDir, p.unitName)} is not installed`, `install it from the bundle's units/ (install.sh does), then systemctl daemon-reload`));
-  if (!systemdRunning) return [...results, warn('units', 'systemd is not running here: whether the units are enabled and active was not checked')];
+  if (!states) return [...results, warn('units', 'systemd is not running here: whether the units are enabled and active was not checked')];
   for (const p of units.filter((u) => u.unit)) {
-    const enabled = spawnSync('systemctl', ['is-enabled', p.unitName], { encoding: 'utf8' }).stdout.trim();
-    const active = spawnSync('systemctl', ['is-active', p.unitName], { encoding: 'utf8' }).stdout.trim();
+    const { enabled, active } = states(p.unitName);
     if (enabled !== 'enabled') results.push(fail(`unit:${p.name}`, `${p.unitName} is ${enabled || 'unknown'}, not enabled: it will not start at boot`, `systemctl enable --now ${p.unitName}`));
     else if (active !== 'active') results.push(fail(`unit:${p.name}`, `${p.unitName} is ${active || 'unknown'}`, `systemctl status ${p.unitName}; journalctl -u ${p.unitName} -n 50`));
     else results.push(ok(`unit:${p.name}`, `${p.unitName} is enabled and active`));

@@ -1,5 +1,5 @@
 // `tether doctor` on deployments made by `tether setup` and run from their units' ExecStart: a healthy one passes, each broken thing is named.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TELEGRAM_ERRORS } from '../fakes/telegram-bot-api.js';
@@ -115,6 +115,14 @@ describe('tether doctor', () => {
     expect(r.stdout).not.toContain('987654321:AArevokedTokenOfAnotherBot_abcdefghijk');
   });
 
+  it.runIf(process.getuid?.() === 0)('as root, names an env file the services’ user owns (the agent’s commands could read it)', async () => {
+    const d = await deployment();
+    chownSync(join(d.bundle, 'telegram.env'), 1000, 1000);
+    const { report } = await jsonReport(d);
+    expect(report.checks.find((c) => c.check === 'env:telegram')).toMatchObject({ status: 'fail', message: expect.stringMatching(/telegram\.env is owned by uid 1000, not root/), fix: expect.stringMatching(/^chown root:root /) });
+    expect(report.checks.find((c) => c.check === 'env:runtime')!.status).toBe('ok');
+  });
+
   it('names another poller of the same bot', async () => {
     const d = await deployment();
     await running(d);
@@ -125,5 +133,24 @@ describe('tether doctor', () => {
     const { report } = await jsonReport(d);
     expect(failing(report)).toEqual(['telegram:poller']);
     expect(report.checks.find((c) => c.check === 'telegram:poller')!.message).toMatch(/^another program polls this bot/);
+  });
+});
+
+describe('tether doctor on units, where systemd runs', () => {
+  it('names a unit that is missing, disabled or not active, and passes enabled and active ones', async () => {
+    const { checkUnits } = await import('../../deploy/doctor-checks.js');
+    const { parseUnit } = await import('../../deploy/unit-file.js');
+    const unit = parseUnit('[Service]\nExecStart=/usr/bin/node x\n');
+    const proc = (name: 'runtime' | 'telegram' | 'feishu', installed: boolean) => ({ name, envFile: `/etc/tether/${name}.env`, unitName: `tether-${name}.service`, unit: installed ? unit : undefined, env: {} });
+    const d = { options: { envDir: '/etc/tether', unitsDir: '/etc/systemd/system', timeoutMs: 1000 }, stateDir: '/var/lib/tether', runtime: proc('runtime', true), bridges: [proc('telegram', true), proc('feishu', false)] };
+    const states = { 'tether-runtime.service': { enabled: 'enabled', active: 'active' }, 'tether-telegram.service': { enabled: 'enabled', active: 'failed' } } as Record<string, { enabled: string; active: string }>;
+    const results = checkUnits(d as never, (u) => states[u] ?? { enabled: 'disabled', active: 'inactive' });
+    expect(results.map((r) => [r.check, r.status, r.message])).toEqual([
+      ['unit:feishu', 'fail', '/etc/systemd/system/tether-feishu.service is not installed'],
+      ['unit:runtime', 'ok', 'tether-runtime.service is enabled and active'],
+      ['unit:telegram', 'fail', 'tether-telegram.service is failed'],
+    ]);
+    const disabled = checkUnits(d as never, () => ({ enabled: 'disabled', active: 'inactive' }));
+    expect(disabled.find((r) => r.check === 'unit:runtime')).toMatchObject({ status: 'fail', message: 'tether-runtime.service is disabled, not enabled: it will not start at boot', fix: 'systemctl enable --now tether-runtime.service' });
   });
 });

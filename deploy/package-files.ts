@@ -16,6 +16,7 @@ export function unitsDir(): string {
 
 /**
  * What a host needs to run Tether, copied into a bundle's app/: the compiled CLI (its compiler is a
- * dev dependency, so the host does not build), the lockfile for `npm ci --omit=dev`, units and docs.
+ * dev dependency, so the host does not build), the lockfile for `npm ci --omit=dev`, units, the
+ * templates (so `tether setup` works there too) and docs.
  */
-export const APP_PATHS = ['package.json', 'package-lock.json', 'bin', 'dist', 'systemd', 'docs', 'README.md', '.env.example'] as const;
+export const APP_PATHS = ['package.json', 'package-lock.json', 'bin', 'dist', 'systemd', 'deploy/templates', 'docs', 'README.md', '.env.example'] as const;

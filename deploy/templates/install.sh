@@ -49,6 +49,8 @@ if ! node_is_recent; then
 fi
 # The units start /usr/bin/node.
 [ -x /usr/bin/node ] || ln -s "$(command -v node)" /usr/bin/node
+# A distribution's Node.js may come without npm (Debian packages it apart).
+command -v npm >/dev/null || apt-get install -y -q npm >/dev/null
 
 say "user tether"
 id -u tether >/dev/null 2>&1 || useradd --system --home-dir /var/lib/tether --shell /usr/sbin/nologin tether

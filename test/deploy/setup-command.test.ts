@@ -40,6 +40,7 @@ describe('tether setup --non-interactive', () => {
     expect(mode(join(out, 'install.sh'))).toBe(0o755);
     expect(existsSync(join(out, 'app', 'dist', 'cli', 'main.js'))).toBe(true);
     expect(existsSync(join(out, 'app', 'package-lock.json'))).toBe(true);
+    expect(existsSync(join(out, 'app', 'deploy', 'templates', 'install.sh'))).toBe(true);
 
     const runtimeEnv = parseEnvFile(readFileSync(join(out, 'runtime.env'), 'utf8'));
     const telegramEnv = parseEnvFile(readFileSync(join(out, 'telegram.env'), 'utf8'));

@@ -15,8 +15,8 @@ export const COMMANDS: Record<string, Command> = {
   feishu: { summary: 'run the Feishu/Lark bridge alone', usage: 'tether feishu', load: () => import('./feishu.js') },
   chat: { summary: 'talk to the runtime from this terminal', usage: 'tether chat [--thread ID]', load: () => import('./chat.js') },
   pair: { summary: 'manage who may talk: mint codes, approve, list, revoke', usage: 'tether pair code|list|approve|revoke …', load: () => import('./pair.js') },
-  setup: { summary: 'write a deploy bundle (env files, systemd units, runbook)', usage: 'tether setup', load: () => import('./setup.js') },
-  doctor: { summary: 'check a deployment and say what is wrong and how to fix it', usage: 'tether doctor', load: () => import('./doctor.js') },
+  setup: { summary: 'write a deploy bundle (env files, units, install.sh, runbook) for a VPS, Azure or Lighthouse', usage: 'tether setup [--target T --bridge B --provider P --out DIR] [--non-interactive]', load: () => import('./setup.js') },
+  doctor: { summary: 'check a deployment and say what is wrong and how to fix it', usage: 'tether doctor [--json]', load: () => import('./doctor.js') },
 };
 
 export function helpText(): string {

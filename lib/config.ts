@@ -6,7 +6,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, registerSecret, type LogLevel } from './log.js';
 import { registerEnvironmentSecrets } from './secret-variables.js';
-import { PROVIDERS, isProviderName, type ProviderName } from '../runtime/models/providers.js';
+import { PROVIDERS, isProviderName, type ProviderName } from './providers.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type ApprovalMode = 'ask' | 'auto' | 'readonly';

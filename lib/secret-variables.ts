@@ -1,5 +1,5 @@
 // Which environment variables hold Tether's credentials, and the secret values an environment carries: one table.
-import { PROVIDERS } from '../runtime/models/providers.js';
+import { PROVIDERS } from './providers.js';
 import { registerSecret } from './log.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

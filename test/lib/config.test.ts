@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, loadClientConfig, loadFeishuConfig, loadRuntimeConfig, loadTelegramConfig, readEnvironment, hasBridgeCredentials } from '../../lib/config.js';
 import { ConfigError } from '../../lib/errors.js';
+import { BRIDGE_LOADERS } from '../../deploy/bridge-loaders.js';
 
 const workspace = mkdtempSync(join(tmpdir(), 'tether-cfg-'));
 const base = { HOME: workspace, TETHER_WORKSPACE: workspace };
@@ -124,6 +125,11 @@ describe('feishu configuration', () => {
     expect(loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'Lark' }).domain).toBe('https://open.larksuite.com');
     expect(loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'http://127.0.0.1:9000/' }).domain).toBe('http://127.0.0.1:9000');
     expect(errorOf(() => loadFeishuConfig({ ...app, FEISHU_DOMAIN: 'ftp://x' })).message).toMatch(/^FEISHU_DOMAIN/);
+  });
+
+  it('tether setup and doctor check feishu.env with the loader the bridge runs', () => {
+    expect(errorOf(() => BRIDGE_LOADERS.feishu({ ...app, FEISHU_APP_ID: 'cli_short' })).message).toMatch(/^FEISHU_APP_ID is "cli_short", expected cli_ followed by 16/);
+    expect(BRIDGE_LOADERS.feishu(app)).toMatchObject({ appId: app.FEISHU_APP_ID, domain: 'https://open.feishu.cn' });
   });
 
   it('takes ou_ open ids and oc_ chat ids in the allowlist, nothing else', () => {

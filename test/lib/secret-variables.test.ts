@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadClientConfig, loadCommonConfig } from '../../lib/config.js';
 import { redact, scrubRegisteredSecrets } from '../../lib/log.js';
 import { secretValuesIn, urlCredentials } from '../../lib/secret-variables.js';
-import { PROVIDERS } from '../../runtime/models/providers.js';
+import { PROVIDERS } from '../../lib/providers.js';
 
 describe('secret variables', () => {
   it('finds every platform credential, every provider key, the runtime token and URL passwords, and nothing else', () => {

@@ -1,7 +1,7 @@
 // `tether up` hands each bridge its environment with no secret but its own: a bridge only talks to the runtime and its platform.
 import { describe, expect, it } from 'vitest';
 import { bridgeEnvironment } from '../../../cli/up.js';
-import { PROVIDERS } from '../../../runtime/models/providers.js';
+import { PROVIDERS } from '../../../lib/providers.js';
 
 describe('bridgeEnvironment', () => {
   it('drops TETHER_API_KEY and every key variable of the provider table, keeps the rest, and points at the runtime', () => {

@@ -1,7 +1,7 @@
 // docs/providers.md stays true to the provider table: every row, its key variable and default model.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PROVIDERS } from '../../../runtime/models/providers.js';
+import { PROVIDERS } from '../../../lib/providers.js';
 
 const doc = readFileSync(new URL('../../../docs/providers.md', import.meta.url), 'utf8');
 const rows = new Map(

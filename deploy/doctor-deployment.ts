@@ -1,0 +1,79 @@
+// What `tether doctor` looks at: the env files in /etc/tether, the installed units, and each process's environment as systemd would give it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BRIDGE_SLUGS, BRIDGES, type BridgeSlug } from '../lib/bridges.js';
+import type { Env } from '../lib/config.js';
+import { registerEnvironmentSecrets } from '../lib/secret-variables.js';
+import { parseEnvFile } from './env-file.js';
+import { parseUnit, unitEnvironment, type UnitFile } from './unit-file.js';
+
+export const RUNTIME_UNIT = 'tether-runtime.service';
+/** Where units put state; --state-dir moves every path under it. */
+export const HOST_STATE_DIR = '/var/lib/tether';
+
+export interface DoctorOptions {
+  envDir: string;
+  unitsDir: string;
+  /** Overrides the units' TETHER_STATE_DIR (a deployment under test, or a moved state dir). */
+  stateDir?: string;
+  /** Network checks give up after this long. */
+  timeoutMs: number;
+}
+
+/** One process of the deployment: its env file, its installed unit, and the environment they make together. */
+export interface DeployedProcess {
+  /** `runtime` or a bridge slug. */
+  name: 'runtime' | BridgeSlug;
+  envFile: string;
+  unitName: string;
+  unit: UnitFile | undefined;
+  /** The unit's Environment= under the env file's lines, as systemd applies them; undefined when the file cannot be read. */
+  env: Env | undefined;
+  /** Why the env file could not be read (its errno code), when it could not. */
+  readError?: string;
+}
+
+export interface Deployment {
+  options: DoctorOptions;
+  stateDir: string;
+  runtime: DeployedProcess;
+  /** Bridges with an env file or an installed unit. */
+  bridges: Array<DeployedProcess & { name: BridgeSlug }>;
+}
+
+function readUnit(options: DoctorOptions, unitName: string): UnitFile | undefined {
+  const path = join(options.unitsDir, unitName);
+  try {
+    return parseUnit(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function moved(value: string, stateDir: string | undefined): string {
+  return stateDir && (value === HOST_STATE_DIR || value.startsWith(`${HOST_STATE_DIR}/`)) ? stateDir + value.slice(HOST_STATE_DIR.length) : value;
+}
+
+function loadProcess<N extends 'runtime' | BridgeSlug>(options: DoctorOptions, name: N, unitName: string): DeployedProcess & { name: N } {
+  const envFile = join(options.envDir, `${name}.env`);
+  const unit = readUnit(options, unitName);
+  const fromUnit = Object.fromEntries(Object.entries(unit ? unitEnvironment(unit) : {}).map(([k, v]) => [k, moved(v, options.stateDir)]));
+  let fileValues: Record<string, string>;
+  try {
+    fileValues = parseEnvFile(readFileSync(envFile, 'utf8'));
+  } catch (err) {
+    return { name, envFile, unitName, unit, env: undefined, readError: (err as NodeJS.ErrnoException).code ?? 'unreadable' };
+  }
+  const env: Record<string, string> = { ...fromUnit, ...fileValues };
+  if (options.stateDir) env.TETHER_STATE_DIR = options.stateDir;
+  // Every value read is a secret to keep out of what the doctor prints.
+  registerEnvironmentSecrets(env);
+  return { name, envFile, unitName, unit, env };
+}
+
+export function loadDeployment(options: DoctorOptions): Deployment {
+  const runtime = loadProcess(options, 'runtime', RUNTIME_UNIT);
+  const bridges = BRIDGE_SLUGS.filter((b) => existsSync(join(options.envDir, `${b}.env`)) || existsSync(join(options.unitsDir, BRIDGES[b].unit))).map((b) => loadProcess(options, b, BRIDGES[b].unit));
+  const stateDir = options.stateDir ?? runtime.env?.TETHER_STATE_DIR ?? bridges.find((b) => b.env?.TETHER_STATE_DIR)?.env?.TETHER_STATE_DIR ?? HOST_STATE_DIR;
+  return { options, stateDir, runtime, bridges };
+}

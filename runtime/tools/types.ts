@@ -9,7 +9,8 @@ export interface ToolContext {
   shellTimeoutMs: number;
   outputMax: number;
   /**
-   * Real path of TETHER_STATE_DIR. When set, the file tools refuse everything in it, and the shell
+   * Real path of TETHER_STATE_DIR. When set, the file tools refuse everything in it (but for a
+   * workspace inside it, the systemd layout), and the shell
    * records each running process group in `<stateDir>/tool-processes/` so
    * reapOrphanedToolProcesses can kill it after the runtime died with SIGKILL; when absent,
    * nothing is recorded.

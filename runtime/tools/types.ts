@@ -24,7 +24,10 @@ export interface ToolPlan {
   summary: string;
   /** A person must approve even under `auto` (a write into .git/). */
   alwaysAsk: boolean;
-  /** The real target the summary names; the run checks it is still the same. */
+  /**
+   * The real target the summary names (the path as given when it could not be resolved); the run
+   * writes only there.
+   */
   target?: string;
 }
 

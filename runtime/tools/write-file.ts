@@ -81,7 +81,12 @@ async function plan(args: unknown, ctx: ToolContext): Promise<ToolPlan> {
   const parsed = parseWriteFileArguments(args);
   if (!parsed.ok) return { summary: `write_file (bad arguments: ${parsed.problem})`, alwaysAsk: false };
   const resolved = await resolveTarget(ctx, parsed.value.path).catch(() => undefined);
-  if (!resolved?.ok) return { summary: describeWrite(parsed.value.path, parsed.value.content), alwaysAsk: false };
+  if (!resolved?.ok) {
+    // Nothing real to name (a dangling symlink on the way, say): the summary names the path as given,
+    // and the run writes only if the path then leads there, never into what the symlink came to point at.
+    const named = lexicalTarget(ctx.workspace, parsed.value.path);
+    return { summary: describeWrite(parsed.value.path, parsed.value.content), alwaysAsk: false, ...(named.ok && { target: named.path }) };
+  }
   const t = resolved.target;
   return { summary: describeWrite(pathAndTarget(t), parsed.value.content), alwaysAsk: t.intoGit, target: t.real };
 }
@@ -132,7 +137,9 @@ async function run(args: unknown, ctx: ToolContext, grant: ToolCallGrant = { app
   if (!resolved.ok) return refused(resolved.shown, resolved.reason);
   const t = resolved.target;
 
-  const planned = grant.plan?.target;
+  // What was shown and approved: the plan's target or, for an approval without one, the path as given.
+  const asGiven = lexicalTarget(ctx.workspace, path);
+  const planned = grant.plan?.target ?? (grant.approved && asGiven.ok ? asGiven.path : undefined);
   if (planned !== undefined && planned !== t.real) {
     const was = isInside(ctx.workspace, planned) ? relative(ctx.workspace, planned) || '.' : planned;
     return refused(t.shown, `not written: ${t.shown} now leads to ${t.realShown}, not to ${was} as shown before; call write_file again to see where it goes`);

@@ -139,6 +139,25 @@ describe('writes name their real target', () => {
   });
 });
 
+describe('an approved write lands only where its approval said', () => {
+  it('a write through a dangling symlink is not written into .git/ when the directory it leads to appears before the approval', async () => {
+    const rt = await runtime({ TETHER_APPROVAL: 'ask' });
+    mkdirSync(join(rt.workspace, '.git'));
+    symlinkSync('.git/hooks', join(rt.workspace, 'docs'));
+    const t = await rt.newThread();
+    const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: toolCall('write_file', { path: 'docs/pre-commit', content: '#!/bin/sh\ntouch PWNED\n' }) });
+    const asked = await stream.waitFor((e) => e.event === 'approval.requested');
+    expect(asked.data.summary).toBe('write docs/pre-commit (2 lines, 22 bytes): #!/bin/sh');
+    mkdirSync(join(rt.workspace, '.git', 'hooks'));
+    await rt.api('POST', `/v1/approvals/${asked.data.approval_id}`, { decision: 'approve' });
+    await stream.waitFor((e) => e.event === 'turn.completed');
+    expect(stream.events.find((e) => e.event === 'tool.finished')!.data).toMatchObject({ ok: false, summary: expect.stringMatching(/^write docs\/pre-commit: not written: docs\/pre-commit now leads to \.git\/hooks\/pre-commit/) });
+    expect(existsSync(join(rt.workspace, '.git', 'hooks', 'pre-commit'))).toBe(false);
+    stream.close();
+  });
+});
+
 describe('a stricter mode applies to the running turn', () => {
   it('switching a thread to readonly stops the next tool calls of its running turn', async () => {
     const rt = await runtime({ TETHER_APPROVAL: 'auto' });

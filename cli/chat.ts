@@ -4,6 +4,7 @@ import { approvalSafeText, decisionText, terminalSafeText } from '../lib/approva
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
 import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
+import { shownUrl } from '../lib/shown-url.js';
 import { readRuntimeToken } from '../lib/token.js';
 import { parseArgs, wantsHelp } from './args.js';
 
@@ -286,14 +287,14 @@ async function pendingApprovals(client: RuntimeClient, threadId: string): Promis
 }
 
 function cannotReach(url: string): TetherError {
-  return new TetherError('runtime_unavailable', `cannot reach the runtime at ${url}`, 'start it with `tether runtime` or `npm start`');
+  return new TetherError('runtime_unavailable', `cannot reach the runtime at ${shownUrl(url)}`, 'start it with `tether runtime` or `npm start`');
 }
 
 /** Turns a client failure into the one line a person needs. */
 function explainFailure(err: unknown, url: string, stateDir: string): TetherError {
   if (err instanceof RuntimeUnavailableError) return cannotReach(url);
   if (err instanceof RuntimeApiError && err.status === 401) {
-    return new TetherError('bad_token', `the runtime at ${url} refused the token`, `set TETHER_TOKEN to the runtime's token, or unset it to use ${stateDir}/runtime.token on this host`);
+    return new TetherError('bad_token', `the runtime at ${shownUrl(url)} refused the token`, `set TETHER_TOKEN to the runtime's token, or unset it to use ${stateDir}/runtime.token on this host`);
   }
   if (err instanceof TetherError) return err;
   return new TetherError('chat_failed', describeError(err));
@@ -379,7 +380,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
         if (controller.signal.aborted) return;
         if (state === 'disconnected' && !lost) {
           lost = true;
-          if (running) out(running.renderer.finishLine() + `… lost the connection to the runtime at ${url}; retrying (Ctrl-C to stop waiting)\n`);
+          if (running) out(running.renderer.finishLine() + `… lost the connection to the runtime at ${shownUrl(url)}; retrying (Ctrl-C to stop waiting)\n`);
         } else if (state === 'connected' && lost) {
           lost = false;
           if (running) out('… reconnected\n');

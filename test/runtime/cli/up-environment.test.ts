@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { bridgeEnvironment } from '../../../cli/up.js';
 import { PROVIDERS } from '../../../runtime/models/providers.js';
 
+const TELEGRAM = { namespaces: ['TELEGRAM_'] };
+
 describe('bridgeEnvironment', () => {
   it('drops TETHER_API_KEY and every key variable of the provider table, keeps the rest, and points at the runtime', () => {
     const keys = ['TETHER_API_KEY', ...Object.values(PROVIDERS).flatMap((p) => p.keyEnv)];
@@ -14,7 +16,7 @@ describe('bridgeEnvironment', () => {
       PATH: '/usr/bin',
       TETHER_RUNTIME_URL: 'http://127.0.0.1:1',
     };
-    const out = bridgeEnvironment(env, ['TELEGRAM_BOT_TOKEN'], 'http://127.0.0.1:7878', '/var/lib/tether');
+    const out = bridgeEnvironment(env, TELEGRAM, 'http://127.0.0.1:7878', '/var/lib/tether');
     expect(out).toEqual({ TELEGRAM_BOT_TOKEN: '123:abc', TELEGRAM_ALLOWLIST: '42', PATH: '/usr/bin', TETHER_RUNTIME_URL: 'http://127.0.0.1:7878', TETHER_STATE_DIR: '/var/lib/tether' });
   });
 
@@ -30,7 +32,30 @@ describe('bridgeEnvironment', () => {
       TETHER_BASE_URL: 'http://user:provider-password@127.0.0.1:9/v1',
       TETHER_MODEL: 'fake',
     };
-    const out = bridgeEnvironment(env, ['TELEGRAM_BOT_TOKEN'], 'http://127.0.0.1:7878', '/s');
+    const out = bridgeEnvironment(env, TELEGRAM, 'http://127.0.0.1:7878', '/s');
     expect(out).toEqual({ TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN, TETHER_TOKEN: env.TETHER_TOKEN, TETHER_MODEL: 'fake', TETHER_RUNTIME_URL: 'http://127.0.0.1:7878', TETHER_STATE_DIR: '/s' });
+  });
+
+  it("keeps the bridge's own variables, a TELEGRAM_API_ROOT carrying a proxy's password included, and drops what carries another secret however short", () => {
+    const env = {
+      PATH: '/bin',
+      TELEGRAM_BOT_TOKEN: '123456789:AAHfakeTokenfakeTokenfakeTokenfake12',
+      TELEGRAM_API_ROOT: 'http://proxyuser:Pr0xyPassw0rd@proxy.example:8081',
+      TELEGRAM_ALLOWLIST: '12345',
+      DEEPSEEK_API_KEY: 'sk-deepseek-1234567890',
+      TETHER_BASE_URL: 'https://u:abc12@llm.example/v1',
+      MY_COPY_OF_THE_BASE_URL: 'https://u:abc12@llm.example/v1',
+      GITHUB_TOKEN: 'ghp_usersOwnToken123456',
+    };
+    const out = bridgeEnvironment(env, TELEGRAM, 'http://127.0.0.1:7878', '/s');
+    expect(out).toEqual({
+      PATH: '/bin',
+      TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN,
+      TELEGRAM_API_ROOT: env.TELEGRAM_API_ROOT,
+      TELEGRAM_ALLOWLIST: '12345',
+      GITHUB_TOKEN: env.GITHUB_TOKEN,
+      TETHER_RUNTIME_URL: 'http://127.0.0.1:7878',
+      TETHER_STATE_DIR: '/s',
+    });
   });
 });

@@ -2,9 +2,20 @@
 import { basename, isAbsolute, relative, sep } from 'node:path';
 import { TOKEN_FILE } from '../../lib/token.js';
 
+/** What editors and people add to a file's name when they keep a copy of it: `~`, `#`, `.bak`, `.swp`, `.1`. */
+const COPY_SUFFIX = String.raw`(?:[~#]|\.(?:bak|backup|old|orig|save|sav|swp|swo|tmp|\d+))*`;
+
+/**
+ * A dotenv file or a copy of one: every name that begins like `.env` (`.env.local`, `.envrc`,
+ * `.env-old`, `.env_bak`, `.env~`, `.env.swp`), with the marks editors put before it (`#.env#`,
+ * `.#.env`, `..env.swp`), and an env file by its suffix (`telegram.env`, as systemd environment
+ * files are named, and copies: `telegram.env~`, `prod.env.bak`); `config.env.ts` is source, not one.
+ */
+const DOTENV_NAME = new RegExp(String.raw`^[.#~]*\.env|\.env${COPY_SUFFIX}$`);
+
 /** One row per kind of protected file, matched on a path's last component, in any letter case (case-insensitive filesystems). */
 const PROTECTED_NAMES: ReadonlyArray<{ matches: (lowerName: string) => boolean; what: string }> = [
-  { matches: (n) => n === '.env' || n.startsWith('.env.'), what: 'a .env file, which holds credentials' },
+  { matches: (n) => DOTENV_NAME.test(n), what: 'a .env file, which holds credentials' },
   { matches: (n) => n === TOKEN_FILE, what: "a copy of the runtime's token file" },
 ];
 

@@ -48,6 +48,16 @@ describe('protected files', () => {
     expect(outcome.content).not.toMatch(/123456:secret|sk-secret|sk-other|tok-0123/);
   });
 
+  it.each(['.env~', '#.env#', '.#.env', '.env-old', '.env_bak', '.envrc', '.env.swp', '..env.swp', '.env.bak', '.env ', '.env\u200B', 'telegram.env', 'runtime.env~', 'prod.env.bak'])(
+    'read_file refuses %s, an editor copy or a variant of a .env file',
+    async (name) => {
+      writeFileSync(join(t.workspace, name), 'TELEGRAM_BOT_TOKEN=123456:secret\n');
+      const outcome = await readFileTool.run({ path: name }, ctx());
+      expect(outcome).toMatchObject({ ok: false, content: expect.stringMatching(/is a \.env file, which holds credentials/) });
+      expect(outcome.content).not.toContain('123456:secret');
+    },
+  );
+
   it('read_file refuses the state dir by its absolute path, and a file named like the token file anywhere', async () => {
     writeFileSync(join(t.workspace, 'app', 'runtime.token'), 'copied\n');
     expect((await readFileTool.run({ path: join(stateDir, 'runtime.token') }, ctx())).content).toMatch(/Tether's state directory/);
@@ -90,8 +100,8 @@ describe('protected files', () => {
   it('names what is protected in a pure table, in any letter case', () => {
     expect(protectedReason('/ws/.ENV', undefined)).toMatch(/\.env file/);
     expect(protectedReason('/ws/.env.example', undefined)).toMatch(/\.env file/);
-    expect(protectedReason('/ws/.envrc', undefined)).toBeUndefined();
-    expect(protectedReason('/ws/env', undefined)).toBeUndefined();
+    expect(protectedReason('/ws/.ENVRC', undefined)).toMatch(/\.env file/);
+    for (const name of ['env', 'ENV', 'env.bak', 'environment.ts', 'config.env.ts', 'dotenv.md', '.venv', 'my-env']) expect(protectedReason(`/ws/${name}`, undefined), name).toBeUndefined();
     expect(protectedReason('/srv/STATE/runtime.db', '/srv/state')).toMatch(/state directory/);
     expect(protectedReason('/srv/state-other/x', '/srv/state')).toBeUndefined();
   });

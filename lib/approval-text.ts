@@ -15,10 +15,12 @@
 const HIDING = /(?![ \n])[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
 /** A combining mark draws on the character before it: harmless on a letter, a disguise on `#`, `;` or a space. */
-const MARK = /\p{M}/u;
 const LETTER = /\p{L}/u;
 /** Marks stacked on one letter beyond what scripts use draw over the lines around them. */
 const MAX_MARKS_ON_A_LETTER = 4;
+
+/** What approvalSafeText looks at: a hiding character, or a run of combining marks (with the hiding ones among them). */
+const SUSPECT = new RegExp(`(${HIDING.source})|\\p{M}+`, 'gu');
 
 /** This many ASCII spaces in a row or more can push the rest of a line out of sight, so they are shown as a count. */
 const SPACE_RUN = / {16,}/g;
@@ -35,6 +37,13 @@ function visible(ch: string): string {
   return code > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
 }
 
+/** The code point that ends at `offset` in `text` (a surrogate pair taken whole); empty at the start. */
+function codePointBefore(text: string, offset: number): string {
+  if (offset === 0) return '';
+  const pair = offset >= 2 && /^[\uD800-\uDBFF][\uDC00-\uDFFF]$/.test(text.slice(offset - 2, offset));
+  return text.slice(pair ? offset - 2 : offset - 1, offset);
+}
+
 function markedSpaceRuns(text: string): string {
   return text.replace(SPACE_RUN, (run) => `⟨${run.length} spaces⟩`);
 }
@@ -48,22 +57,19 @@ function markedSpaceRuns(text: string): string {
  * it emits; clients apply it again before showing one (an older runtime may not have).
  */
 export function approvalSafeText(text: string): string {
-  let out = '';
-  let marksOnLetter = -1; // -1: the character before is not a letter, so a mark would draw on something else
-  for (const ch of text) {
-    if (HIDING.test(ch)) {
-      out += visible(ch);
-      marksOnLetter = -1;
-    } else if (MARK.test(ch)) {
-      const attached = marksOnLetter >= 0 && marksOnLetter < MAX_MARKS_ON_A_LETTER;
-      out += attached ? ch : visible(ch);
-      marksOnLetter = attached ? marksOnLetter + 1 : -1;
-    } else {
-      out += ch;
-      marksOnLetter = LETTER.test(ch) ? 0 : -1;
+  const shown = text.replace(SUSPECT, (found: string, hiding: string | undefined, offset: number) => {
+    if (hiding !== undefined) return visible(hiding);
+    // A run of marks: kept on a letter, a few at most; any hiding one among them shown, and what follows it is on no letter.
+    let onLetter = LETTER.test(codePointBefore(text, offset)) ? 0 : -1;
+    let out = '';
+    for (const mark of found) {
+      const kept = !HIDING.test(mark) && onLetter >= 0 && onLetter < MAX_MARKS_ON_A_LETTER;
+      out += kept ? mark : visible(mark);
+      onLetter = kept ? onLetter + 1 : -1;
     }
-  }
-  return markedSpaceRuns(out);
+    return out;
+  });
+  return markedSpaceRuns(shown);
 }
 
 /**

@@ -36,6 +36,9 @@ describe('approvalSafeText', () => {
     expect(approvalSafeText('echo x #\u0338; ls')).toBe('echo x #\\u0338; ls');
     expect(approvalSafeText('\u0301start')).toBe('\\u0301start');
     expect(approvalSafeText(`e${'\u0301'.repeat(6)}`)).toBe(`e${'\u0301'.repeat(4)}\\u0301\\u0301`);
+    // A hiding mark among them (a variation selector) is shown, and the marks after it are on no letter.
+    expect(approvalSafeText('e\u0301\uFE0F\u0301 x')).toBe('e\u0301\\uFE0F\\u0301 x');
+    expect(approvalSafeText('\u{1D400}\u0301 #\u0338')).toBe('\u{1D400}\u0301 #\\u0338');
   });
 
   it('keeps letters of every script, marks on letters, symbols and emoji readable', () => {

@@ -1,9 +1,10 @@
 // `tether chat`: a terminal client of the runtime — each line is a turn, the reply streams back as it is written.
 import { createInterface, type Interface } from 'node:readline';
-import { approvalSafeText, terminalSafeText } from '../lib/approval-text.js';
+import { approvalSafeText, decisionText, terminalSafeText } from '../lib/approval-text.js';
 import { loadClientConfig, readEnvironment } from '../lib/config.js';
 import { describeError, TetherError } from '../lib/errors.js';
 import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
+import { shownUrl } from '../lib/shown-url.js';
 import { readRuntimeToken } from '../lib/token.js';
 import { parseArgs, wantsHelp } from './args.js';
 
@@ -82,6 +83,15 @@ function shown(value: unknown): string {
   return approvalSafeText(str(value));
 }
 
+/**
+ * The question after an approval prompt. A summary of several lines says how many, beside the
+ * answer: its first lines may have scrolled out of sight, and they are approved too.
+ */
+export function approvalQuestion(summary: unknown): string {
+  const { lines } = decisionText(str(summary));
+  return lines === 1 ? 'Approve? [y/N] ' : `Approve all ${lines} lines above? [y/N] `;
+}
+
 /** At most `max` code points of the first line, with an ellipsis when something was left out. */
 export function shorten(text: string, max = 100): string {
   const firstLine = text.trim().split('\n')[0] ?? '';
@@ -157,8 +167,12 @@ export class TurnRenderer {
         this.openTool = undefined;
         return this.emit(this.lineBreak() + `⚙ ${shown(event.tool)}: ${summary}${mark}\n`);
       }
-      case 'approval.requested':
-        return this.emit(this.closeToolLine() + this.lineBreak() + `⚠ ${shown(event.tool)} wants to run: ${shown(event.summary)}\n`);
+      case 'approval.requested': {
+        // Laid out by the shared rule: numbered lines, blank runs as one marker line, the count stated.
+        const asked = decisionText(str(event.summary));
+        const what = asked.lines === 1 ? `: ${asked.text}` : ` (${asked.lines} lines):\n${asked.text}`;
+        return this.emit(this.closeToolLine() + this.lineBreak() + `⚠ ${shown(event.tool)} wants to run${what}\n`);
+      }
       case 'approval.resolved':
         return this.emit(this.lineBreak() + (event.decision === 'approve' ? '✓ approved\n' : '✗ denied\n'));
       case 'turn.completed': {
@@ -273,14 +287,14 @@ async function pendingApprovals(client: RuntimeClient, threadId: string): Promis
 }
 
 function cannotReach(url: string): TetherError {
-  return new TetherError('runtime_unavailable', `cannot reach the runtime at ${url}`, 'start it with `tether runtime` or `npm start`');
+  return new TetherError('runtime_unavailable', `cannot reach the runtime at ${shownUrl(url)}`, 'start it with `tether runtime` or `npm start`');
 }
 
 /** Turns a client failure into the one line a person needs. */
 function explainFailure(err: unknown, url: string, stateDir: string): TetherError {
   if (err instanceof RuntimeUnavailableError) return cannotReach(url);
   if (err instanceof RuntimeApiError && err.status === 401) {
-    return new TetherError('bad_token', `the runtime at ${url} refused the token`, `set TETHER_TOKEN to the runtime's token, or unset it to use ${stateDir}/runtime.token on this host`);
+    return new TetherError('bad_token', `the runtime at ${shownUrl(url)} refused the token`, `set TETHER_TOKEN to the runtime's token, or unset it to use ${stateDir}/runtime.token on this host`);
   }
   if (err instanceof TetherError) return err;
   return new TetherError('chat_failed', describeError(err));
@@ -366,7 +380,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
         if (controller.signal.aborted) return;
         if (state === 'disconnected' && !lost) {
           lost = true;
-          if (running) out(running.renderer.finishLine() + `… lost the connection to the runtime at ${url}; retrying (Ctrl-C to stop waiting)\n`);
+          if (running) out(running.renderer.finishLine() + `… lost the connection to the runtime at ${shownUrl(url)}; retrying (Ctrl-C to stop waiting)\n`);
         } else if (state === 'connected' && lost) {
           lost = false;
           if (running) out('… reconnected\n');
@@ -426,7 +440,7 @@ async function converse(client: RuntimeClient, firstThread: Thread, resumed: boo
       if (event.type === 'chat.left' || event.type === 'chat.unfollowed') break;
       out(turn.renderer.render(event));
       if (event.type === 'approval.requested') {
-        out('Approve? [y/N] ');
+        out(approvalQuestion(event.summary));
         const answer = leaving ? null : await lines.next();
         if (answer === null) out(turn.cancelRequested ? '\n' : '(no answer: denied)\n');
         // A terminal echoes what was typed; a pipe does not, so show the answer that was read.

@@ -1,5 +1,6 @@
 // The `tether` command: a table of subcommands, each a thin shell in its own file, loaded on demand.
 import { describeError, TetherError } from '../lib/errors.js';
+import { redact } from '../lib/log.js';
 
 export interface Command {
   summary: string;
@@ -56,8 +57,9 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
-    // One line, never a stack: the error already names the cause and the fix.
-    process.stderr.write(`tether ${name}: ${err instanceof TetherError ? err.message : describeError(err)}\n`);
+    // One line, never a stack: the error already names the cause and the fix. Outside the logger, so
+    // redacted here as the logger would (registered secrets, URL user names and passwords).
+    process.stderr.write(`tether ${name}: ${redact(err instanceof TetherError ? err.message : describeError(err))}\n`);
     return 1;
   }
 }

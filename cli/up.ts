@@ -1,9 +1,10 @@
 // `tether up`: the runtime plus one child process per bridge that has credentials, logs prefixed, stopped together.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { BRIDGES, BRIDGE_SLUGS } from '../lib/bridges.js';
 import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } from '../lib/config.js';
-import { createLogger, MIN_SECRET_LENGTH } from '../lib/log.js';
-import { isTetherSecretVariable, secretValuesIn } from '../lib/secret-variables.js';
+import { createLogger } from '../lib/log.js';
+import { isTetherSecretVariable, secretCarrier } from '../lib/secret-variables.js';
 import { startRuntime } from '../runtime/main.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { waitForStopSignal } from './signals.js';
@@ -18,12 +19,6 @@ Bridges: telegram (TELEGRAM_BOT_TOKEN), feishu (FEISHU_APP_ID and FEISHU_APP_SEC
 credentials in the environment or a .env file here.
 `;
 
-/** One row per bridge `tether up` can run; a new platform is a new row. `credentials`: the only secrets its child is given. */
-const BRIDGES = [
-  { platform: 'telegram', command: 'telegram', credentials: ['TELEGRAM_BOT_TOKEN'] },
-  { platform: 'feishu', command: 'feishu', credentials: ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'] },
-] as const;
-
 /** Every bridge talks to the runtime, so every bridge may have the runtime's token. */
 const SHARED_BRIDGE_SECRETS = ['TETHER_TOKEN'];
 
@@ -33,15 +28,15 @@ const RESTART_MAX_MS = 60_000;
 const CHILD_STOP_MS = 10_000;
 
 /**
- * The environment of a bridge child, pointed at this runtime: no secret but its own credentials and
- * the runtime token (no provider key, no other platform's token), and no variable whose value
- * carries another secret (a TETHER_BASE_URL with a password), so its /proc/<pid>/environ holds
- * nothing it does not use.
+ * The environment of a bridge child, pointed at this runtime: its own variables (every one of its
+ * namespace, credentials and a proxy URL's password included) and the runtime token, no other
+ * secret (no provider key, no other platform's token), and no variable whose value carries another
+ * secret (a TETHER_BASE_URL with a password), so its /proc/<pid>/environ holds nothing it does not use.
  */
-export function bridgeEnvironment(env: Env, credentials: readonly string[], runtimeUrl: string, stateDir: string): Env {
-  const own = new Set([...credentials, ...SHARED_BRIDGE_SECRETS]);
-  const others = secretValuesIn(Object.fromEntries(Object.entries(env).filter(([name]) => !own.has(name)))).filter((s) => s.length >= MIN_SECRET_LENGTH);
-  const kept = Object.entries(env).filter(([name, value]) => own.has(name) || (!isTetherSecretVariable(name) && !others.some((s) => value?.includes(s))));
+export function bridgeEnvironment(env: Env, bridge: { namespaces: readonly string[] }, runtimeUrl: string, stateDir: string): Env {
+  const isOwn = (name: string) => bridge.namespaces.some((prefix) => name.toUpperCase().startsWith(prefix)) || SHARED_BRIDGE_SECRETS.includes(name);
+  const carriesOtherSecret = secretCarrier(Object.fromEntries(Object.entries(env).filter(([name]) => !isOwn(name))));
+  const kept = Object.entries(env).filter(([name, value]) => isOwn(name) || (!isTetherSecretVariable(name) && !carriesOtherSecret(value ?? '')));
   return { ...Object.fromEntries(kept), TETHER_RUNTIME_URL: runtimeUrl, TETHER_STATE_DIR: stateDir };
 }
 
@@ -99,13 +94,14 @@ export async function run(args: string[]): Promise<number> {
 
   let stopping = false;
   const supervised: Supervised[] = [];
-  for (const b of BRIDGES) {
-    if (!hasBridgeCredentials(env, b.platform)) continue;
-    const bridgeEnv = bridgeEnvironment(env, b.credentials, runtime.url, config.stateDir);
-    supervised.push(superviseBridge(b.platform, b.command, bridgeEnv, () => stopping, (m, f) => logger.warn(m, f)));
+  // Every row of the bridges table (lib/bridges.ts) whose credentials are set; `tether <slug>` runs it.
+  for (const slug of BRIDGE_SLUGS) {
+    if (!hasBridgeCredentials(env, slug)) continue;
+    const bridgeEnv = bridgeEnvironment(env, BRIDGES[slug], runtime.url, config.stateDir);
+    supervised.push(superviseBridge(slug, slug, bridgeEnv, () => stopping, (m, f) => logger.warn(m, f)));
   }
   if (supervised.length === 0) {
-    logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGES.map((b) => b.credentials.join(' and ')).join(' or ')} in .env (or the environment) and run tether up again`);
+    logger.info(`no chat bridge has credentials, so only the runtime runs: set ${BRIDGE_SLUGS.map((slug) => BRIDGES[slug].credentials.join(' and ')).join(' or ')} in .env (or the environment) and run tether up again`);
   } else logger.info('bridges started', { bridges: supervised.map((s) => s.platform) });
 
   await waitForStopSignal(logger);

@@ -1,4 +1,4 @@
-// The bridges table: one row per chat platform, read by `tether setup` and `tether doctor`; a new bridge is a row, its unit and its loader.
+// The bridges table: one row per chat platform, read by `tether up`, `tether setup` and `tether doctor`; a new bridge is a row, its unit and its loader.
 
 export interface BridgeSpec {
   /** For people: prompts, RUNBOOK, doctor lines. */
@@ -13,6 +13,8 @@ export interface BridgeSpec {
   setupHint: string;
   /** Its unit in systemd/: `systemctl enable --now <unit>` is the whole step for the bridge. */
   unit: string;
+  /** Prefixes of its own variables: `tether up` gives its child all of them and no other secret. */
+  namespaces: readonly string[];
 }
 
 /**
@@ -27,6 +29,7 @@ export const BRIDGES = {
     settings: ['TELEGRAM_API_ROOT'],
     setupHint: 'create a bot with @BotFather',
     unit: 'tether-telegram.service',
+    namespaces: ['TELEGRAM_'],
   },
   feishu: {
     name: 'Feishu / Lark',
@@ -35,6 +38,7 @@ export const BRIDGES = {
     settings: ['FEISHU_DOMAIN'],
     setupHint: 'create a self-built app on the Feishu or Lark developer console',
     unit: 'tether-feishu.service',
+    namespaces: ['FEISHU_'],
   },
 } as const satisfies Record<string, BridgeSpec>;
 

@@ -6,6 +6,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, registerSecret, type LogLevel } from './log.js';
 import { registerEnvironmentSecrets } from './secret-variables.js';
+import { BRIDGES, type BridgeSlug } from './bridges.js';
 import { PROVIDERS, isProviderName, type ProviderName } from './providers.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -286,8 +287,7 @@ export function loadFeishuConfig(env: Env): FeishuConfig {
   };
 }
 
-/** True when the environment carries credentials for the named bridge (used by `tether up`). */
-export function hasBridgeCredentials(env: Env, platform: 'telegram' | 'feishu' | 'slack' | 'discord'): boolean {
-  const needed = { telegram: ['TELEGRAM_BOT_TOKEN'], feishu: ['FEISHU_APP_ID', 'FEISHU_APP_SECRET'], slack: ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN'], discord: ['DISCORD_BOT_TOKEN'] }[platform];
-  return needed.every((k) => raw(env, k) !== undefined);
+/** True when the environment carries every credential of the bridge's row (used by `tether up`). */
+export function hasBridgeCredentials(env: Env, slug: BridgeSlug): boolean {
+  return BRIDGES[slug].credentials.every((k) => raw(env, k) !== undefined);
 }

@@ -21,6 +21,20 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= MIN_SECRET_LENGTH) secrets.add(value);
 }
 
+// Credentials of URLs, any length: where they stand in a URL (`:pass@`, `//user@`) the shape says what they are.
+const urlCredentials = new Set<string>();
+
+/**
+ * Registers the password (or lone user name) of a URL: replaced where it stands in a URL
+ * (`https://me:[redacted]@host`) whatever its length, and everywhere else too when it is long
+ * enough for registerSecret. A five-character password is still a password.
+ */
+export function registerUrlCredential(value: string | undefined): void {
+  if (!value) return;
+  urlCredentials.add(value);
+  registerSecret(value);
+}
+
 // Longest first, so a secret that contains another is replaced whole, not around the shorter one.
 function secretsLongestFirst(): string[] {
   return [...secrets].sort((a, b) => b.length - a.length);
@@ -32,9 +46,12 @@ function secretsLongestFirst(): string[] {
  * of redact would mangle legitimate text such as a `?token=` URL in the user's own code.
  */
 export function scrubRegisteredSecrets(text: string): string {
-  if (secrets.size === 0) return text;
+  if (secrets.size === 0 && urlCredentials.size === 0) return text;
   let out = text;
   for (const s of secretsLongestFirst()) if (out.includes(s)) out = out.split(s).join('[redacted]');
+  for (const c of urlCredentials) {
+    for (const [before, after] of [[':', '@'], ['//', '@']] as const) out = out.split(`${before}${c}${after}`).join(`${before}[redacted]${after}`);
+  }
   return out;
 }
 

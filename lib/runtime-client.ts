@@ -1,6 +1,7 @@
 // The HTTP + SSE client of the runtime API (v1), shared by the bridges and `tether chat`.
 import { TetherError } from './errors.js';
 import { createHttpAgents, HttpBodyTooLargeError, HttpTimeoutError, sendHttpRequest, type HttpAgents, type HttpRequestOptions } from './http.js';
+import { shownUrl } from './shown-url.js';
 import { readRuntimeToken } from './token.js';
 
 // ---------- wire shapes (CONTRACT.md "Runtime HTTP API"), shared with the runtime
@@ -28,7 +29,7 @@ export class RuntimeUnavailableError extends TetherError {
     readonly url: string,
     cause: string,
   ) {
-    super('runtime_unavailable', `the runtime at ${url} is not reachable (${cause})`, 'start it with `tether runtime` (or `tether up`), or check TETHER_RUNTIME_URL');
+    super('runtime_unavailable', `the runtime at ${shownUrl(url)} is not reachable (${cause})`, 'start it with `tether runtime` (or `tether up`), or check TETHER_RUNTIME_URL');
   }
 }
 

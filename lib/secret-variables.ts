@@ -1,6 +1,6 @@
 // Which environment variables hold Tether's credentials, and the secret values an environment carries: one table.
 import { PROVIDERS } from './providers.js';
-import { registerSecret } from './log.js';
+import { MIN_SECRET_LENGTH, registerSecret, registerUrlCredential } from './log.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -65,22 +65,43 @@ export function urlCredentials(value: string): string[] {
   return [...new Set([raw, decoded])];
 }
 
+/** The credentials in Tether's URL variables (`TETHER_BASE_URL=http://user:pass@host/v1`), whatever their length. */
+export function urlCredentialsIn(env: Env): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !isRedactedVariable(name) && URL_VARIABLE_PATTERN.test(name)) values.push(...urlCredentials(value));
+  }
+  return [...new Set(values)];
+}
+
 /** Every secret value `env` carries: the values of credential variables, and the credentials in Tether's URL variables. */
 export function secretValuesIn(env: Env): string[] {
   const values: string[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || value.trim() === '') continue;
-    if (isRedactedVariable(name)) values.push(value, value.trim());
-    else if (URL_VARIABLE_PATTERN.test(name)) values.push(...urlCredentials(value));
+    if (value !== undefined && value.trim() !== '' && isRedactedVariable(name)) values.push(value, value.trim());
   }
-  return [...new Set(values)];
+  return [...new Set([...values, ...urlCredentialsIn(env)])];
+}
+
+/**
+ * Whether a value carries one of `env`'s secrets, for an environment handed to another process: a
+ * secret value long enough to search for, or a URL credential in its URL shape (`:pass@`,
+ * `//user@`) whatever its length, so a URL with a five-character password is found too while a
+ * short password is not looked for in every value.
+ */
+export function secretCarrier(env: Env): (value: string) => boolean {
+  const values = secretValuesIn(env).filter((s) => s.length >= MIN_SECRET_LENGTH);
+  const inUrls = urlCredentialsIn(env).flatMap((c) => [`:${c}@`, `//${c}@`]);
+  return (value) => values.some((s) => value.includes(s)) || inUrls.some((s) => value.includes(s));
 }
 
 /**
  * Registers for redaction every secret in `env`, whether this process uses it or not: the runtime
  * never uses the bot token, but a tool may still come across it (a `.env` copy, another process's
- * /proc/<pid>/environ), and it must read [redacted] there too.
+ * /proc/<pid>/environ), and it must read [redacted] there too. URL credentials are registered by
+ * their shape as well, so a short one is redacted where it stands in a URL.
  */
 export function registerEnvironmentSecrets(env: Env): void {
   for (const value of secretValuesIn(env)) registerSecret(value);
+  for (const value of urlCredentialsIn(env)) registerUrlCredential(value);
 }

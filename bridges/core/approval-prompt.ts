@@ -1,4 +1,5 @@
 // Approval prompts as chat rows: the whole summary before anyone can approve, and the prompt's text once decided or expired.
+import { decisionText, type DecisionText } from '../../lib/approval-text.js';
 import type { ConversationRef } from './adapter.js';
 import { chunkText, codePoints, lastGraphemes } from './chunker.js';
 import type { NewOutbound } from './store.js';
@@ -27,9 +28,15 @@ function expiryText(reason: string | null): string {
   return Object.values(EXPIRY_REASONS).find((r) => r.reason === reason)?.text ?? 'its turn ended';
 }
 
-/** The whole prompt as one message. */
+/** ` (62 lines)` after the tool's name when the summary has several lines; they are numbered below it. */
+function linesNote(shown: DecisionText): string {
+  return shown.lines === 1 ? '' : ` (${shown.lines} lines)`;
+}
+
+/** The whole prompt as one message; the summary laid out by the shared rule (numbered lines, blank runs marked). */
 export function approvalText(a: ApprovalAsk): string {
-  return `Approval needed: ${a.tool}\n${a.summary}\n\nReply /approve or /deny (id ${a.approvalId}).`;
+  const shown = decisionText(a.summary);
+  return `Approval needed: ${a.tool}${linesNote(shown)}\n${shown.text}\n\nReply /approve or /deny (id ${a.approvalId}).`;
 }
 
 function fitsOneMessage(a: ApprovalAsk, limit: number): boolean {
@@ -50,12 +57,14 @@ function count(n: number, one: string): string {
 export function approvalPromptRows(a: ApprovalAsk, ref: ConversationRef, limit: number): NewOutbound[] {
   const prompt = { approvalId: a.approvalId, tool: a.tool, summary: a.summary };
   if (fitsOneMessage(a, limit)) return [{ ref, kind: 'approval', body: { text: approvalText(a), ...prompt } }];
+  const shown = decisionText(a.summary);
   // Shown verbatim: no fence marks added inside a command.
-  const parts = chunkText(`Approval needed: ${a.tool} (id ${a.approvalId}), in full:\n${a.summary}`, limit, { fences: false });
-  const tail = lastGraphemes(a.summary, TAIL_SHOWN);
+  const parts = chunkText(`Approval needed: ${a.tool}${linesNote(shown)} (id ${a.approvalId}), in full:\n${shown.text}`, limit, { fences: false });
+  const tail = lastGraphemes(shown.text, TAIL_SHOWN);
+  const size = `${count(codePoints(a.summary), 'character')}${shown.lines === 1 ? '' : ` (${count(shown.lines, 'line')})`}`;
   const buttons = [
     `Approval needed: ${a.tool}`,
-    `The whole request is the ${count(codePoints(a.summary), 'character')} in the ${count(parts.length, 'message')} above. It ends with:`,
+    `The whole request is the ${size} in the ${count(parts.length, 'message')} above. It ends with:`,
     `…${tail}`,
     '',
     `Reply /approve or /deny (id ${a.approvalId}).`,
@@ -66,7 +75,8 @@ export function approvalPromptRows(a: ApprovalAsk, ref: ConversationRef, limit: 
 /** What the prompt's message says once it is decided or expired (it then has no buttons), within `limit` code points. */
 export function closedPromptText(a: ApprovalAsk, outcome: { decision: string } | { expired: string | null }, limit: number): string {
   const result = 'expired' in outcome ? `expired: ${expiryText(outcome.expired)} before anyone decided` : outcome.decision === 'approve' ? 'approved' : 'denied';
-  const whole = `${a.tool}: ${a.summary}\n\n→ ${result}`;
+  const shown = decisionText(a.summary);
+  const whole = shown.lines === 1 ? `${a.tool}: ${shown.text}\n\n→ ${result}` : `${a.tool}${linesNote(shown)}:\n${shown.text}\n\n→ ${result}`;
   if (fitsOneMessage(a, limit) && codePoints(whole) <= limit) return whole;
   return `${a.tool}: the request in the messages above (${count(codePoints(a.summary), 'character')})\n\n→ ${result}`;
 }

@@ -4,6 +4,7 @@ import type { BotCommand, Update, UserFromGetMe } from 'grammy/types';
 import type { TelegramConfig } from '../../lib/config.js';
 import { TetherError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { shownUrl } from '../../lib/shown-url.js';
 import {
   DeliveryError,
   type ApprovalPrompt,
@@ -120,7 +121,7 @@ export function createTelegramAdapter(config: TelegramConfig, logger: Logger, op
       return botInfo;
     } catch (err) {
       if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) throw new TelegramAuthError(`${err.error_code} ${err.description}`);
-      throw new TetherError('telegram_unreachable', `cannot reach the Telegram Bot API at ${config.apiRoot} (${describeTelegramError(err, 'getMe')})`, 'check the network, or TELEGRAM_API_ROOT');
+      throw new TetherError('telegram_unreachable', `cannot reach the Telegram Bot API at ${shownUrl(config.apiRoot)} (${describeTelegramError(err, 'getMe')})`, 'check the network, or TELEGRAM_API_ROOT');
     }
   }
 

@@ -52,7 +52,7 @@ function code(err: unknown): string | undefined {
 
 /** The refusal for a protected real path, or undefined; names the real target when a symlink led there. */
 function refuseProtected(workspace: string, requested: string, lexicalPath: string, real: string, stateDir: string | undefined): { ok: false; reason: string } | undefined {
-  const what = protectedReason(real, stateDir);
+  const what = protectedReason(real, stateDir, workspace);
   if (what === undefined) return undefined;
   const via = real === lexicalPath ? undefined : isInside(workspace, real) ? relative(workspace, real) || '.' : real;
   return { ok: false, reason: protectedRefusal(requested, what, via) };
@@ -68,7 +68,7 @@ function refuseProtected(workspace: string, requested: string, lexicalPath: stri
 export async function confinePath(workspace: string, requested: string, stateDir?: string): Promise<Confinement> {
   const lexical = lexicalTarget(workspace, requested);
   if (!lexical.ok) return lexical;
-  const named = protectedReason(lexical.path, stateDir);
+  const named = protectedReason(lexical.path, stateDir, workspace);
   if (named !== undefined) return { ok: false, reason: protectedRefusal(requested, named) };
 
   try {

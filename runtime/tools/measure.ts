@@ -24,9 +24,12 @@ export function countLines(text: string): number {
   return text.endsWith('\n') ? n : n + 1;
 }
 
-/** One line of at most `max` characters: newlines shown as ⏎, the middle elided. */
+/**
+ * One line of at most `max` characters: newlines shown as ⏎, the end elided. Only ASCII blanks are
+ * folded into one space: another space (U+00A0, U+3000) is left for approvalSafeText to show.
+ */
 export function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\r?\n/g, ' ⏎ ').replace(/\s+/g, ' ').trim();
+  const flat = text.replace(/\r?\n/g, ' ⏎ ').replace(/[ \t\n\r\f\v]+/g, ' ').trim();
   const chars = Array.from(flat);
   if (chars.length <= max) return flat;
   return `${chars.slice(0, max - 1).join('')}…`;

@@ -27,7 +27,7 @@ export async function realPathOf(fd: number): Promise<string | undefined> {
 export async function openedOutside(fd: number, workspace: string, stateDir: string | undefined, requested: string): Promise<string | undefined> {
   const real = await realPathOf(fd);
   if (real === undefined) return undefined;
-  const what = protectedReason(real, stateDir);
+  const what = protectedReason(real, stateDir, workspace);
   if (what !== undefined) return protectedRefusal(requested, what, isInside(workspace, real) ? relative(workspace, real) || '.' : real);
   if (!isInside(workspace, real)) return `path ${requested} moved outside the workspace while it was being opened (a symlink was swapped in); nothing was read or written`;
   return undefined;

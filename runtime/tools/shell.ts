@@ -1,6 +1,7 @@
 // The shell tool: `/bin/sh -c` in the workspace, in its own process group so a stop kills everything it started.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { commandSafeText } from '../../lib/approval-text.js';
 import type { Env } from '../../lib/config.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { parseArguments } from './arguments.js';
@@ -83,7 +84,7 @@ export function createShellTool(options: ShellToolOptions = {}): Tool {
       return Promise.resolve({ ok: false, content: `bad arguments: ${parsed.problem}; call shell with {"command": "<shell command>", "timeout_s"?: <seconds>}`, summary: `shell: bad arguments (${parsed.problem})` });
     }
     const { command, timeout_s } = parsed.value;
-    const shown = `$ ${oneLine(command, SUMMARY_COMMAND_CHARS)}`;
+    const shown = `$ ${oneLine(commandSafeText(command), SUMMARY_COMMAND_CHARS)}`;
     if (ctx.signal.aborted) return Promise.resolve({ ok: false, content: 'not run: the turn was already stopped', summary: `${shown} → not run` });
     const timeoutMs = Math.min(timeout_s === undefined ? Infinity : timeout_s * 1000, ctx.shellTimeoutMs);
 
@@ -199,9 +200,9 @@ export function createShellTool(options: ShellToolOptions = {}): Tool {
     describe(args) {
       const parsed = parseShellArguments(args);
       if (!parsed.ok) return `shell (bad arguments: ${parsed.problem})`;
-      // Approvals show the exact command, never a shortened one.
+      // Approvals show the exact command, never a shortened one; as code, every character outside ASCII escaped.
       const timeout = parsed.value.timeout_s === undefined ? '' : ` (timeout ${parsed.value.timeout_s} s)`;
-      return `$ ${parsed.value.command}${timeout}`;
+      return `$ ${commandSafeText(parsed.value.command)}${timeout}`;
     },
     run,
   };

@@ -9,7 +9,8 @@ export interface ToolContext {
   shellTimeoutMs: number;
   outputMax: number;
   /**
-   * Real path of TETHER_STATE_DIR. When set, the file tools refuse everything in it, and the shell
+   * Real path of TETHER_STATE_DIR. When set, the file tools refuse everything in it (but for a
+   * workspace inside it, the systemd layout), and the shell
    * records each running process group in `<stateDir>/tool-processes/` so
    * reapOrphanedToolProcesses can kill it after the runtime died with SIGKILL; when absent,
    * nothing is recorded.
@@ -23,7 +24,10 @@ export interface ToolPlan {
   summary: string;
   /** A person must approve even under `auto` (a write into .git/). */
   alwaysAsk: boolean;
-  /** The real target the summary names; the run checks it is still the same. */
+  /**
+   * The real target the summary names (the path as given when it could not be resolved); the run
+   * writes only there.
+   */
   target?: string;
 }
 

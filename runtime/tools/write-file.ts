@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { parseArguments } from './arguments.js';
 import { confinePath, isInside, lexicalTarget } from './confine.js';
 import { countLines, formatBytes, headline, oneLine, plural } from './measure.js';
@@ -81,9 +81,58 @@ async function plan(args: unknown, ctx: ToolContext): Promise<ToolPlan> {
   const parsed = parseWriteFileArguments(args);
   if (!parsed.ok) return { summary: `write_file (bad arguments: ${parsed.problem})`, alwaysAsk: false };
   const resolved = await resolveTarget(ctx, parsed.value.path).catch(() => undefined);
-  if (!resolved?.ok) return { summary: describeWrite(parsed.value.path, parsed.value.content), alwaysAsk: false };
+  if (!resolved?.ok) {
+    // Nothing real to name (a dangling symlink on the way, say): the summary names the path as given,
+    // and the run writes only if the path then leads there, never into what the symlink came to point at.
+    const named = lexicalTarget(ctx.workspace, parsed.value.path);
+    return { summary: describeWrite(parsed.value.path, parsed.value.content), alwaysAsk: false, ...(named.ok && { target: named.path }) };
+  }
   const t = resolved.target;
   return { summary: describeWrite(pathAndTarget(t), parsed.value.content), alwaysAsk: t.intoGit, target: t.real };
+}
+
+const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** Opens one directory without following a symlink; a symlink there fails as ELOOP (Linux answers ENOTDIR to O_DIRECTORY|O_NOFOLLOW). */
+async function openComponent(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, DIRECTORY_FLAGS);
+  } catch (err) {
+    if (code(err) === 'ENOTDIR' && (await lstat(path).catch(() => undefined))?.isSymbolicLink()) throw Object.assign(new Error(`${path} is a symlink`), { code: 'ELOOP' });
+    throw err;
+  }
+}
+
+/**
+ * Opens `dir` (a real path inside `workspace`), creating missing directories on the way one
+ * component at a time: each is made inside the directory opened before it (through /proc/self/fd
+ * on Linux) and opened O_NOFOLLOW, so a component swapped for a symlink is refused (ELOOP), never
+ * followed; `mkdir -p` of the whole path followed a swapped parent and made directories outside.
+ * Without /proc the components are reached by path, each still opened O_NOFOLLOW.
+ */
+async function openDirectoryCreating(workspace: string, dir: string): Promise<FileHandle> {
+  let handle = await open(workspace, DIRECTORY_FLAGS);
+  try {
+    const viaDescriptor = (await realPathOf(handle.fd)) !== undefined;
+    let path = workspace;
+    for (const name of relative(workspace, dir).split(sep).filter((part) => part !== '')) {
+      const child = join(viaDescriptor ? descriptorPath(handle.fd) : path, name);
+      const next = await openComponent(child).catch(async (err: unknown) => {
+        if (code(err) !== 'ENOENT') throw err;
+        await mkdir(child).catch((mkdirErr: unknown) => {
+          if (code(mkdirErr) !== 'EEXIST') throw mkdirErr;
+        });
+        return openComponent(child);
+      });
+      await handle.close();
+      handle = next;
+      path = join(path, name);
+    }
+    return handle;
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
 }
 
 /** Makes the file's directory durable after a rename; best effort (some filesystems refuse fsync on directories). */
@@ -132,7 +181,9 @@ async function run(args: unknown, ctx: ToolContext, grant: ToolCallGrant = { app
   if (!resolved.ok) return refused(resolved.shown, resolved.reason);
   const t = resolved.target;
 
-  const planned = grant.plan?.target;
+  // What was shown and approved: the plan's target or, for an approval without one, the path as given.
+  const asGiven = lexicalTarget(ctx.workspace, path);
+  const planned = grant.plan?.target ?? (grant.approved && asGiven.ok ? asGiven.path : undefined);
   if (planned !== undefined && planned !== t.real) {
     const was = isInside(ctx.workspace, planned) ? relative(ctx.workspace, planned) || '.' : planned;
     return refused(t.shown, `not written: ${t.shown} now leads to ${t.realShown}, not to ${was} as shown before; call write_file again to see where it goes`);
@@ -158,11 +209,12 @@ async function run(args: unknown, ctx: ToolContext, grant: ToolCallGrant = { app
 
   let dirHandle: FileHandle;
   try {
-    await mkdir(dir, { recursive: true });
-    // Check again after creating directories: a symlink swapped in meanwhile must not carry the write outside.
-    const realDir = await realpath(dir);
-    if (realDir !== dir || !isInside(ctx.workspace, realDir)) return refused(t.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);
-    dirHandle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    dirHandle = await openDirectoryCreating(ctx.workspace, dir);
+    // Without /proc the descriptor cannot say where it is: check the path again after creating directories.
+    if ((await realPathOf(dirHandle.fd)) === undefined && (await realpath(dir)) !== dir) {
+      await dirHandle.close();
+      return refused(t.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);
+    }
   } catch (err) {
     if (code(err) === 'EEXIST' || code(err) === 'ENOTDIR') return refused(t.shown, `cannot create the directory of ${t.shown}: a file is in the way`);
     if (code(err) === 'ELOOP') return refused(t.shown, `path ${path} is outside the workspace (its directory changed while writing); file tools only work inside ${ctx.workspace}`);

@@ -45,9 +45,30 @@ describe('tether chat with approvals waiting', () => {
     await turnWaitingForApproval(thread.id, 'touch PWNED # \x1b[2K\r⚠ shell wants to run: $ ls -la');
     const res = await runCli(['chat', '--thread', thread.id], { env: chatEnv(), input: 'n\n' });
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain('⚠ shell wants to run: $ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la\nApprove? [y/N] n\n✗ denied');
+    expect(res.stdout).toContain('⚠ shell wants to run: $ touch PWNED # ␛[2K␍\\u26A0 shell wants to run: $ ls -la\nApprove? [y/N] n\n✗ denied');
     expect(res.stdout).not.toContain('\x1b');
     expect(res.stdout).not.toContain('\r');
+  });
+
+  it('shows a no-break space before # as \\u00A0, so live shell text cannot pass for a comment', async () => {
+    const thread = await rt.newThread();
+    await turnWaitingForApproval(thread.id, 'echo build ok\u00A0# ; touch PWNED');
+    const res = await runCli(['chat', '--thread', thread.id], { env: chatEnv(), input: 'n\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('⚠ shell wants to run: $ echo build ok\\u00A0# ; touch PWNED\nApprove? [y/N] n\n✗ denied');
+    // The turn's input (`you: …`) is the person's own text and keeps it; the prompt never does.
+    expect(res.stdout.split('\n').filter((line) => line.includes('wants to run') && line.includes('\u00A0'))).toEqual([]);
+  });
+
+  it('numbers the lines of a long command and folds its blank lines, so its last line cannot pass for the prompt; the question says how many lines', async () => {
+    const thread = await rt.newThread();
+    await turnWaitingForApproval(thread.id, 'touch PWNED' + '\n'.repeat(60) + '⚠ shell wants to run: $ ls -la');
+    const res = await runCli(['chat', '--thread', thread.id], { env: chatEnv(), input: 'n\n' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(
+      ['⚠ shell wants to run (61 lines):', ' 1│ $ touch PWNED', '  ┆ ⟨59 blank lines⟩', '61│ \\u26A0 shell wants to run: $ ls -la', 'Approve all 61 lines above? [y/N] n', '✗ denied'].join('\n'),
+    );
+    expect(res.stdout.split('\n').filter((line) => line.startsWith('⚠ shell wants to run: $ ls'))).toEqual([]);
   });
 
   it('/approve decides an approval asked elsewhere and shows the turn to its end; /deny without one says so', async () => {

@@ -1,6 +1,7 @@
 // `tether chat` as a person uses it: a real CLI process talking to a real runtime with the fake model.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +224,31 @@ describe('tether chat', () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toBe(`tether chat: cannot reach the runtime at http://127.0.0.1:${port}: start it with \`tether runtime\` or \`npm start\`\n`);
+  });
+
+  it('never prints the user name or password of TETHER_RUNTIME_URL', async () => {
+    const port = await unusedPort();
+    const res = await runCli(['chat'], { env: chatEnv({ TETHER_RUNTIME_URL: `http://u:RtPassw0rd99@127.0.0.1:${port}` }), input: 'hello\n' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(`tether chat: cannot reach the runtime at http://127.0.0.1:${port}: start it with \`tether runtime\` or \`npm start\`\n`);
+  });
+
+  it('redacts a registered secret in its last error line, whoever wrote it into the error', async () => {
+    // Something between chat and runtime (a misconfigured proxy) answers with the token in its error page.
+    const proxy = createHttpServer((req, res) => {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`upstream refused token ${String(req.headers.authorization).replace(/^Bearer /, '')}`);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const token = 'chat-token-0123456789abcdef';
+      const res = await runCli(['chat'], { env: chatEnv({ TETHER_RUNTIME_URL: `http://127.0.0.1:${port}`, TETHER_TOKEN: token }), input: 'hello\n' });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toBe('tether chat: the runtime answered HTTP 502: upstream refused token [redacted]\n');
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('says in one line that the token was refused, and exits 1', async () => {

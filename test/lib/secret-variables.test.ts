@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadClientConfig, loadCommonConfig } from '../../lib/config.js';
 import { redact, scrubRegisteredSecrets } from '../../lib/log.js';
-import { secretValuesIn, urlCredentials } from '../../lib/secret-variables.js';
+import { registerEnvironmentSecrets, secretValuesIn, urlCredentials } from '../../lib/secret-variables.js';
 import { PROVIDERS } from '../../lib/providers.js';
 
 describe('secret variables', () => {
@@ -47,5 +47,12 @@ describe('secret variables', () => {
   it('the password of TETHER_BASE_URL is registered by the common config every process loads', () => {
     loadCommonConfig({ TETHER_BASE_URL: 'https://me:base-url-password-4@llm.example/v1' });
     expect(scrubRegisteredSecrets('sent to https://me:base-url-password-4@llm.example/v1')).toBe('sent to https://me:[redacted]@llm.example/v1');
+  });
+
+  it('a URL password shorter than registerSecret takes is redacted where it stands in a URL, whatever its length', () => {
+    registerEnvironmentSecrets({ TETHER_BASE_URL: 'https://me:ab1@llm.example/v1', TELEGRAM_API_ROOT: 'https://tk9@proxy.example' });
+    expect(scrubRegisteredSecrets('TETHER_BASE_URL=https://me:ab1@llm.example/v1 root=https://tk9@proxy.example')).toBe('TETHER_BASE_URL=https://me:[redacted]@llm.example/v1 root=https://[redacted]@proxy.example');
+    // Short values are not hunted through all text: `ab1` alone is not a URL credential.
+    expect(scrubRegisteredSecrets('grep ab1 notes.txt')).toBe('grep ab1 notes.txt');
   });
 });

@@ -42,15 +42,26 @@ describe('approval-safe text', () => {
     const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
     await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: toolCall('shell', { command: SPOOF }) });
     const asked = await stream.waitFor((e) => e.event === 'approval.requested');
-    expect(asked.data.summary).toBe('$ touch PWNED # ␛[2K␍⚠ shell wants to run: $ ls -la');
+    // A command is code: outside ASCII, even the warning sign is shown as its code point.
+    expect(asked.data.summary).toBe('$ touch PWNED # ␛[2K␍\\u26A0 shell wants to run: $ ls -la');
     const listed = await rt.api('GET', `/v1/approvals?thread_id=${t.id}&status=pending`);
     expect(listed.body.approvals[0].summary).toBe(asked.data.summary);
     await rt.api('POST', `/v1/approvals/${asked.data.approval_id}`, { decision: 'approve' });
     await stream.waitFor((e) => e.event === 'turn.completed');
     const shown = stream.events.filter((e) => /^(tool|approval)\./.test(e.event ?? '')).map((e) => JSON.stringify(e.data));
     for (const line of shown) expect(line).not.toMatch(/\\u001b|\\r/);
-    // The finished line is a shortened one-liner (whitespace folded), still with the escape visible.
-    expect(stream.events.find((e) => e.event === 'tool.finished')!.data.summary).toMatch(/^\$ touch PWNED # ␛\[2K ⚠ shell wants to run/);
+    // The finished line is a shortened one-liner, with the escape and the carriage return still visible.
+    expect(stream.events.find((e) => e.event === 'tool.finished')!.data.summary).toMatch(/^\$ touch PWNED # ␛\[2K␍\\u26A0 shell wants to run/);
+    stream.close();
+  });
+
+  it("a write's path and first line stay readable, with a space other than ASCII's shown visibly", async () => {
+    const rt = await runtime({ TETHER_APPROVAL: 'ask' });
+    const t = await rt.newThread();
+    const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: toolCall('write_file', { path: '笔记.md', content: 'déjà vu\u00A0# ok\n' }) });
+    const asked = await stream.waitFor((e) => e.event === 'approval.requested');
+    expect(asked.data.summary).toBe('write 笔记.md (1 line, 16 bytes): déjà vu\\u00A0# ok');
     stream.close();
   });
 
@@ -124,6 +135,25 @@ describe('writes name their real target', () => {
     expect(readFileSync(join(rt.workspace, 'real.md'), 'utf8')).toBe('real\n');
     expect(lstatSync(join(rt.workspace, 'docs', 'a.md')).isFile()).toBe(true);
     expect(stream.events.filter((e) => e.event === 'approval.requested')).toHaveLength(1);
+    stream.close();
+  });
+});
+
+describe('an approved write lands only where its approval said', () => {
+  it('a write through a dangling symlink is not written into .git/ when the directory it leads to appears before the approval', async () => {
+    const rt = await runtime({ TETHER_APPROVAL: 'ask' });
+    mkdirSync(join(rt.workspace, '.git'));
+    symlinkSync('.git/hooks', join(rt.workspace, 'docs'));
+    const t = await rt.newThread();
+    const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
+    await rt.api('POST', `/v1/threads/${t.id}/turns`, { input: toolCall('write_file', { path: 'docs/pre-commit', content: '#!/bin/sh\ntouch PWNED\n' }) });
+    const asked = await stream.waitFor((e) => e.event === 'approval.requested');
+    expect(asked.data.summary).toBe('write docs/pre-commit (2 lines, 22 bytes): #!/bin/sh');
+    mkdirSync(join(rt.workspace, '.git', 'hooks'));
+    await rt.api('POST', `/v1/approvals/${asked.data.approval_id}`, { decision: 'approve' });
+    await stream.waitFor((e) => e.event === 'turn.completed');
+    expect(stream.events.find((e) => e.event === 'tool.finished')!.data).toMatchObject({ ok: false, summary: expect.stringMatching(/^write docs\/pre-commit: not written: docs\/pre-commit now leads to \.git\/hooks\/pre-commit/) });
+    expect(existsSync(join(rt.workspace, '.git', 'hooks', 'pre-commit'))).toBe(false);
     stream.close();
   });
 });

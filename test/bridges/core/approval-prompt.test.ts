@@ -33,9 +33,39 @@ describe('approvalPromptRows', () => {
     expect(rows.at(-1)!.body.summary).toBe(summary);
   });
 
+  it('numbers the lines of a summary of several lines and folds its blank lines, so its last line cannot pass for a new prompt', () => {
+    const summary = '$ touch PWNED' + '\n'.repeat(60) + 'Approval needed: shell\n$ ls -la';
+    const rows = approvalPromptRows({ approvalId: id, tool: 'shell', summary }, ref, limit);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.body.text).toBe(
+      ['Approval needed: shell (62 lines)', ' 1│ $ touch PWNED', '  ┆ ⟨59 blank lines⟩', '61│ Approval needed: shell', '62│ $ ls -la', '', `Reply /approve or /deny (id ${id}).`].join('\n'),
+    );
+    expect(rows[0]!.body.summary).toBe(summary);
+    expect(closedPromptText({ approvalId: id, tool: 'shell', summary }, { decision: 'deny' }, limit)).toBe(
+      ['shell (62 lines):', ' 1│ $ touch PWNED', '  ┆ ⟨59 blank lines⟩', '61│ Approval needed: shell', '62│ $ ls -la', '', '→ denied'].join('\n'),
+    );
+  });
+
+  it('shows a long run of spaces as its count and hidden characters visibly, whatever runtime sent the summary', () => {
+    const summary = `$ ls -la${' '.repeat(3000)}; touch PWNED\u00A0#`;
+    const rows = approvalPromptRows({ approvalId: id, tool: 'shell', summary }, ref, limit);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.body.text).toContain('$ ls -la⟨3000 spaces⟩; touch PWNED\\u00A0#');
+  });
+
+  it('a long summary of several lines says its line count beside the buttons, and repeats its numbered end', () => {
+    const summary = `$ echo start\n${'echo filler\n'.repeat(400)}touch LAST`;
+    const rows = approvalPromptRows({ approvalId: id, tool: 'shell', summary }, ref, limit);
+    const buttons = rows.at(-1)!.body.text;
+    expect(buttons).toContain(`${cp(summary).toLocaleString('en-US')} characters (402 lines) in the`);
+    expect(buttons).toContain('402│ touch LAST');
+    expect(rows[0]!.body.text).toMatch(/^Approval needed: shell \(402 lines\) \(id .*\), in full:\n {2}1│ \$ echo start\n/);
+  });
+
   it('repeats the end of a long summary without splitting a grapheme', () => {
-    const family = '👨‍👩‍👧‍👦';
-    const summary = `$ echo ${'y'.repeat(4500)}${family.repeat(40)}`;
+    // A flag is one grapheme of two code points, neither of them hidden (a joiner would be shown as \u200D).
+    const family = '🇫🇷';
+    const summary = `$ echo ${'y'.repeat(4500)}${family.repeat(100)}`;
     const buttons = approvalPromptRows({ approvalId: id, tool: 'shell', summary }, ref, limit).at(-1)!.body.text;
     const tail = /…(.*)\n/.exec(buttons)![1]!;
     expect(tail.length).toBeGreaterThan(0);

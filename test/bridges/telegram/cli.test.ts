@@ -90,6 +90,15 @@ describe('tether telegram', () => {
     expect(fake.callCount('getUpdates')).toBe(0);
   });
 
+  it('an unreachable Bot API is one line that shows TELEGRAM_API_ROOT without its user name and password', async () => {
+    const port = await freePort();
+    const env = { TELEGRAM_BOT_TOKEN: '123456789:AAHfakeTokenfakeTokenfakeTokenfake12', TELEGRAM_API_ROOT: `http://proxyuser:Pr0xyPassw0rd@127.0.0.1:${port}`, TETHER_STATE_DIR: '/tmp/tether-none', TETHER_TOKEN: 'x'.repeat(32) };
+    const r = await runCli(['telegram'], { env, cwd: '/tmp' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^tether telegram: cannot reach the Telegram Bot API at http://127\\.0\\.0\\.1:${port} \\(`))]);
+    expect(r.stderr + r.stdout).not.toMatch(/Pr0xyPassw0rd|proxyuser/);
+  });
+
   it('pairs a phone with the code logged at start; wrong codes never pair and guesses are limited', async () => {
     const s = await setup();
     const bridge = s.spawnBridge();

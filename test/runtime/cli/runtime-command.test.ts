@@ -10,6 +10,7 @@ import { startFakeTelegram } from '../../fakes/telegram-bot-api.js';
 import { runCli, spawnCli, startRuntimeProcess, waitForLine } from '../../support/cli.js';
 import { apiRequest } from '../../support/runtime.js';
 import { openEventStream } from '../../support/sse.js';
+import { waitUntil } from '../../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -168,5 +169,22 @@ describe('tether up', () => {
     await waitForLine(child, /^\[telegram\] \{/, 20_000);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
+  });
+  it("hands the bridge its own TELEGRAM_API_ROOT even when the URL carries a proxy's password, so it goes through that proxy", async () => {
+    const root = tempRoot();
+    const telegram = await startFakeTelegram();
+    cleanups.push(() => telegram.close());
+    const apiRoot = telegram.url.replace('http://', 'http://proxyuser:Pr0xyPassw0rd@');
+    const child = spawnCli(['up'], { env: { ...baseEnv(root), TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: apiRoot }, cwd: root });
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await waitUntil(() => telegram.callCount('getMe') > 0, 'the bridge asked the configured Bot API root who it is', 20_000);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    expect(output).not.toContain('Pr0xyPassw0rd');
   });
 });

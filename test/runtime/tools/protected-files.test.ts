@@ -1,7 +1,11 @@
 // Files the file tools never touch: .env files, the state dir and the token file, however they are reached; and hard-linked files are not read.
-import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeModel } from '../../fakes/model-server.js';
+import { startRuntimeProcess } from '../../support/cli.js';
+import { apiRequest } from '../../support/runtime.js';
+import { openEventStream } from '../../support/sse.js';
 import { listDirTool } from '../../../runtime/tools/list-dir.js';
 import { protectedReason } from '../../../runtime/tools/protected-paths.js';
 import { readFileTool } from '../../../runtime/tools/read-file.js';
@@ -43,6 +47,16 @@ describe('protected files', () => {
     expect(outcome.content).toMatch(reason);
     expect(outcome.content).not.toMatch(/123456:secret|sk-secret|sk-other|tok-0123/);
   });
+
+  it.each(['.env~', '#.env#', '.#.env', '.env-old', '.env_bak', '.envrc', '.env.swp', '..env.swp', '.env.bak', '.env ', '.env\u200B', 'telegram.env', 'runtime.env~', 'prod.env.bak'])(
+    'read_file refuses %s, an editor copy or a variant of a .env file',
+    async (name) => {
+      writeFileSync(join(t.workspace, name), 'TELEGRAM_BOT_TOKEN=123456:secret\n');
+      const outcome = await readFileTool.run({ path: name }, ctx());
+      expect(outcome).toMatchObject({ ok: false, content: expect.stringMatching(/is a \.env file, which holds credentials/) });
+      expect(outcome.content).not.toContain('123456:secret');
+    },
+  );
 
   it('read_file refuses the state dir by its absolute path, and a file named like the token file anywhere', async () => {
     writeFileSync(join(t.workspace, 'app', 'runtime.token'), 'copied\n');
@@ -86,9 +100,69 @@ describe('protected files', () => {
   it('names what is protected in a pure table, in any letter case', () => {
     expect(protectedReason('/ws/.ENV', undefined)).toMatch(/\.env file/);
     expect(protectedReason('/ws/.env.example', undefined)).toMatch(/\.env file/);
-    expect(protectedReason('/ws/.envrc', undefined)).toBeUndefined();
-    expect(protectedReason('/ws/env', undefined)).toBeUndefined();
+    expect(protectedReason('/ws/.ENVRC', undefined)).toMatch(/\.env file/);
+    for (const name of ['env', 'ENV', 'env.bak', 'environment.ts', 'config.env.ts', 'dotenv.md', '.venv', 'my-env']) expect(protectedReason(`/ws/${name}`, undefined), name).toBeUndefined();
     expect(protectedReason('/srv/STATE/runtime.db', '/srv/state')).toMatch(/state directory/);
     expect(protectedReason('/srv/state-other/x', '/srv/state')).toBeUndefined();
+  });
+});
+
+describe('a workspace inside the state dir (the systemd layout)', () => {
+  // TETHER_STATE_DIR=/var/lib/tether, TETHER_WORKSPACE=/var/lib/tether/workspace, as in systemd/tether-runtime.service.
+  let layout: TempWorkspace;
+  let state: string;
+  let workspace: string;
+  beforeEach(() => {
+    layout = makeWorkspace();
+    state = join(layout.root, 'var-lib-tether');
+    workspace = join(state, 'workspace');
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(workspace, 'README.md'), 'hello\n');
+  });
+  afterEach(() => layout.remove());
+  const inLayout = () => contextFor(workspace, { stateDir: state });
+
+  it('lets every file tool work in the workspace', async () => {
+    expect(await readFileTool.run({ path: 'README.md' }, inLayout())).toMatchObject({ ok: true, content: 'hello\n' });
+    expect(await listDirTool.run({}, inLayout())).toMatchObject({ ok: true, content: expect.stringMatching(/^README\.md {2}file, 6 B$/m) });
+    const args = { path: 'notes/todo.md', content: 'x\n' };
+    const plan = await writeFileTool.plan!(args, inLayout());
+    expect(await writeFileTool.run(args, inLayout(), { plan, approved: true })).toMatchObject({ ok: true, summary: 'created notes/todo.md (1 line, 2 B)' });
+    expect(readFileSync(join(workspace, 'notes', 'todo.md'), 'utf8')).toBe('x\n');
+  });
+
+  it("still refuses the state dir's own files, by absolute path and through a symlink in the workspace", async () => {
+    writeFileSync(join(state, 'runtime.db'), 'rows\n');
+    writeFileSync(join(state, 'telegram.db'), 'pairing codes\n');
+    symlinkSync('../telegram.db', join(workspace, 'db-link'));
+    expect((await readFileTool.run({ path: join(state, 'runtime.db') }, inLayout())).content).toMatch(/is Tether's state directory/);
+    expect((await readFileTool.run({ path: 'db-link' }, inLayout())).content).toMatch(/leads to .*telegram\.db, Tether's state directory/);
+    expect((await listDirTool.run({ path: state }, inLayout())).content).toMatch(/Tether's state directory/);
+    expect(protectedReason(join(state, 'workspace-other', 'x'), state, workspace)).toMatch(/state directory/);
+    expect(protectedReason(join(workspace, 'x'), state, workspace)).toBeUndefined();
+    // A state dir that is the workspace itself, or inside it, stays protected whole.
+    expect(protectedReason(join(state, 'x'), state, state)).toMatch(/state directory/);
+    expect(protectedReason(join(workspace, 'state', 'x'), join(workspace, 'state'), workspace)).toMatch(/state directory/);
+  });
+
+  it('a real runtime started that way reads and lists its workspace', async () => {
+    const cleanups: Array<() => void | Promise<void>> = [];
+    try {
+      const model = await startFakeModel();
+      cleanups.push(() => model.close());
+      const env = { HOME: layout.root, TETHER_STATE_DIR: state, TETHER_WORKSPACE: workspace, TETHER_PORT: '0', TETHER_PROVIDER: 'vllm', TETHER_MODEL: 'fake', TETHER_BASE_URL: model.url };
+      const { url } = await startRuntimeProcess(env, workspace, (fn) => cleanups.push(fn));
+      const token = readFileSync(join(state, 'runtime.token'), 'utf8').trim();
+      const stream = await openEventStream(`${url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
+      cleanups.push(() => stream.close());
+      const thread = (await apiRequest(url, token, 'POST', '/v1/threads', {})).body;
+      for (const input of ['!tool read_file {"path":"README.md"}', '!tool list_dir {}']) {
+        const turn = (await apiRequest(url, token, 'POST', `/v1/threads/${thread.id}/turns`, { input })).body;
+        await stream.waitFor((e) => e.event === 'turn.completed' && e.data.turn_id === turn.id);
+        expect(stream.events.find((e) => e.event === 'tool.finished' && e.data.turn_id === turn.id)!.data.ok).toBe(true);
+      }
+    } finally {
+      while (cleanups.length) await cleanups.pop()!();
+    }
   });
 });

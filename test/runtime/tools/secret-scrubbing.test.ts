@@ -40,9 +40,9 @@ describe('secret scrubbing of tool output', () => {
   });
 
   it('scrubs file text, directory listings and the describe() of approvals', async () => {
-    writeFileSync(join(t.workspace, 'config.env'), `TETHER_TOKEN=${SECRET}\n`);
+    writeFileSync(join(t.workspace, 'settings.conf'), `TETHER_TOKEN=${SECRET}\n`);
     writeFileSync(join(t.workspace, `${SECRET}.txt`), '');
-    expect((await tool('read_file').run({ path: 'config.env' }, contextFor(t.workspace))).content).toBe('TETHER_TOKEN=[redacted]\n');
+    expect((await tool('read_file').run({ path: 'settings.conf' }, contextFor(t.workspace))).content).toBe('TETHER_TOKEN=[redacted]\n');
     const listing = await tool('list_dir').run({}, contextFor(t.workspace));
     expect(listing.content).toContain('[redacted].txt');
     expect(listing.content).not.toContain(SECRET);

@@ -78,4 +78,29 @@ describe('secrets, as a user sets Tether up', () => {
     const seen = JSON.stringify(model.requests.map((r) => r.body)) + JSON.stringify(stream.events);
     for (const secret of [...Object.values(SECRETS), ...Object.values(ENVIRON_SECRETS), token]) expect(seen).not.toContain(secret);
   }, 30_000);
+
+  it('a short password in TETHER_BASE_URL never reaches a shell command, and reads [redacted] in a process environment', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tether-secrets-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const ws = join(root, 'project');
+    mkdirSync(ws);
+    const model = await startFakeModel();
+    cleanups.push(() => model.close());
+    const stateDir = join(root, 'state');
+    const baseUrl = model.url.replace('http://', 'http://me:abc12@');
+    const env = { HOME: root, TETHER_STATE_DIR: stateDir, TETHER_PORT: '0', TETHER_PROVIDER: 'vllm', TETHER_MODEL: 'fake', TETHER_BASE_URL: baseUrl, TETHER_APPROVAL: 'auto' };
+    const { url } = await startRuntimeProcess(env, ws, (fn) => cleanups.push(fn));
+    const token = readFileSync(join(stateDir, 'runtime.token'), 'utf8').trim();
+    const api = (method: string, path: string, body?: unknown) => apiRequest(url, token, method, path, body);
+    const stream = await openEventStream(`${url}/v1/events?after=0`, { authorization: `Bearer ${token}` });
+    cleanups.push(() => stream.close());
+    const thread = (await api('POST', '/v1/threads', {})).body;
+    const command = `echo "own: $TETHER_BASE_URL"; tr '\\0' '\\n' < /proc/$PPID/environ | grep '^TETHER_BASE_URL='`;
+    const turn = (await api('POST', `/v1/threads/${thread.id}/turns`, { input: toolCall('shell', { command }) })).body;
+    await stream.waitFor((e) => e.data?.turn_id === turn.id && e.event === 'turn.completed');
+    const shellResult = model.requests.map((r) => r.body.messages.at(-1)).find((m) => m.role === 'tool');
+    expect(shellResult.content).toContain('own: \n');
+    expect(shellResult.content).toContain(`TETHER_BASE_URL=${model.url.replace('http://', 'http://me:[redacted]@')}`);
+    expect(JSON.stringify(model.requests.map((r) => r.body)) + JSON.stringify(stream.events)).not.toContain(':abc12@');
+  }, 30_000);
 });

@@ -21,4 +21,9 @@ describe('shell environment', () => {
   it('drops a variable whose value carries a secret, such as TETHER_BASE_URL with a password', () => {
     expect(shellEnvironment({ PATH: '/bin', TETHER_BASE_URL: 'http://me:provider-pass-123@127.0.0.1:9/v1', TETHER_MODEL: 'm' })).toEqual({ PATH: '/bin', TETHER_MODEL: 'm' });
   });
+
+  it('drops a URL with a short password by its shape, and a copy of it, but does not hunt a short password through every value', () => {
+    const env = { PATH: '/bin', TETHER_BASE_URL: 'https://me:abc12@llm.example/v1', MY_BASE_URL: 'https://me:abc12@llm.example/v1', NOTE: 'abc12 alone is no URL', TETHER_MODEL: 'm' };
+    expect(shellEnvironment(env)).toEqual({ PATH: '/bin', NOTE: 'abc12 alone is no URL', TETHER_MODEL: 'm' });
+  });
 });

@@ -1,5 +1,5 @@
 // Where a write really lands: the real target is named before anyone approves, a symlink is written through only to an approved target, .git/ always asks.
-import { lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileTool } from '../../../runtime/tools/write-file.js';
@@ -71,6 +71,28 @@ describe('write targets', () => {
     expect(outcome.content).toBe('not written: docs/a.md now leads to .git/config, not to notes/real.md as shown before; call write_file again to see where it goes');
     expect(gitConfig()).toBe('[core]\n\tbare = false\n');
     expect(readFileSync(join(t.workspace, 'notes', 'real.md'), 'utf8')).toBe('real\n');
+  });
+
+  it('writes an approved write whose target could not be resolved only where the approval named it, never into what a dangling symlink came to lead to', async () => {
+    // docs2 -> .git/hooks, which does not exist yet: the plan cannot resolve a target and names the path as given.
+    symlinkSync('.git/hooks', join(t.workspace, 'docs2'));
+    const args = { path: 'docs2/pre-commit', content: '#!/bin/sh\ntouch PWNED\n' };
+    const plan = await writeFileTool.plan!(args, ctx());
+    expect(plan).toEqual({ summary: 'write docs2/pre-commit (2 lines, 22 bytes): #!/bin/sh', alwaysAsk: false, target: join(t.workspace, 'docs2', 'pre-commit') });
+    // Something else (a git init in another thread) creates .git/hooks before the person approves.
+    mkdirSync(join(t.workspace, '.git', 'hooks'));
+    const outcome = await writeFileTool.run(args, ctx(), { plan, approved: true });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.content).toBe('not written: docs2/pre-commit now leads to .git/hooks/pre-commit, not to docs2/pre-commit as shown before; call write_file again to see where it goes');
+    expect(readdirSync(join(t.workspace, '.git', 'hooks'))).toEqual([]);
+  });
+
+  it('holds an approval given without a plan to the path as given', async () => {
+    symlinkSync('.git/hooks', join(t.workspace, 'docs2'));
+    mkdirSync(join(t.workspace, '.git', 'hooks'));
+    const outcome = await writeFileTool.run({ path: 'docs2/pre-commit', content: 'x' }, ctx(), { approved: true });
+    expect(outcome).toMatchObject({ ok: false, content: expect.stringMatching(/^not written: docs2\/pre-commit now leads to \.git\/hooks\/pre-commit/) });
+    expect(readdirSync(join(t.workspace, '.git', 'hooks'))).toEqual([]);
   });
 
   it('names the real directory when a parent directory is a symlink', async () => {

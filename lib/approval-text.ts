@@ -28,6 +28,15 @@ const SPACE_RUN = / {16,}/g;
 /** Anything outside printable ASCII and the newline: in code (a shell command) a lookalike `；` or `＃` changes what runs. */
 const NOT_PLAIN_ASCII = /[^\x20-\x7E\n]/gu;
 
+/**
+ * Letters that stay readable in a command: Chinese, Japanese and Korean ones (file names, messages
+ * a Feishu user types). None of them passes for an ASCII letter, digit or piece of shell syntax,
+ * and all are drawn left to right. Their punctuation (`，` `。`), fullwidth forms (`ｅ`, `；`), and
+ * the letters of scripts that have ASCII lookalikes (Cyrillic `а`, Greek `ο`, accented Latin)
+ * or that reorder what is around them (Arabic, Hebrew) are still shown as code points.
+ */
+const READABLE_IN_CODE = /^(?=\p{L})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Bopomofo}]$/u;
+
 /** C0 controls and DEL have a picture of their own (␛ for ESC, ␍ for CR); other code points are shown as \uXXXX or \u{XXXXX}. */
 function visible(ch: string): string {
   const code = ch.codePointAt(0)!;
@@ -75,12 +84,12 @@ export function approvalSafeText(text: string): string {
 /**
  * Code shown to a person (the command of a shell approval): like approvalSafeText, and every
  * character outside printable ASCII shown as `\uXXXX` too, since a fullwidth `；` or a Cyrillic
- * `а` looks like what it is not, and in a command that changes what runs. Readable text (a file's
- * first line, a path) keeps approvalSafeText's rule. The markers it adds (␛, ⟨…⟩) are the only
- * characters outside ASCII in its result.
+ * `а` looks like what it is not, and in a command that changes what runs; only CJK letters stay
+ * readable (READABLE_IN_CODE). Readable text (a file's first line, a path) keeps approvalSafeText's
+ * rule. Besides CJK letters, the markers it adds (␛, ⟨…⟩) are the only characters outside ASCII in its result.
  */
 export function commandSafeText(text: string): string {
-  return markedSpaceRuns(text.replace(NOT_PLAIN_ASCII, visible));
+  return markedSpaceRuns(text.replace(NOT_PLAIN_ASCII, (ch) => (READABLE_IN_CODE.test(ch) ? ch : visible(ch))));
 }
 
 /** A summary as a person deciding on it sees it: `text` (one line as it is, or numbered lines) and how many lines it has. */

@@ -61,7 +61,14 @@ describe('commandSafeText', () => {
   it('shows every character outside printable ASCII as its code point: a lookalike ； or ＃ changes what runs', () => {
     expect(commandSafeText('echo ok；touch PWNED ＃ done')).toBe('echo ok\\uFF1Btouch PWNED \\uFF03 done');
     expect(commandSafeText('сurl x')).toBe('\\u0441url x');
-    expect(commandSafeText('cat 文件 😀')).toBe('cat \\u6587\\u4EF6 \\u{1F600}');
+    expect(commandSafeText('cat 文件 😀')).toBe('cat 文件 \\u{1F600}');
+  });
+
+  it('keeps Chinese, Japanese and Korean letters readable, but not their punctuation, fullwidth lookalikes or other scripts', () => {
+    expect(commandSafeText('cat 报告.txt ファイル 파일')).toBe('cat 报告.txt ファイル 파일');
+    expect(commandSafeText('echo 你好，世界。')).toBe('echo 你好\\uFF0C世界\\u3002');
+    expect(commandSafeText('ｅｃｈｏ ok　# ; touch x')).toBe('\\uFF45\\uFF43\\uFF48\\uFF4F ok\\u3000# ; touch x');
+    expect(commandSafeText('curl арр.com מ x')).toBe('curl \\u0430\\u0440\\u0440.com \\u05DE x');
   });
 
   it('shows controls as pictures, keeps newlines and marks long runs of spaces', () => {

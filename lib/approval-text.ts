@@ -29,13 +29,16 @@ const SPACE_RUN = / {16,}/g;
 const NOT_PLAIN_ASCII = /[^\x20-\x7E\n]/gu;
 
 /**
- * Letters that stay readable in a command: Chinese, Japanese and Korean ones (file names, messages
- * a Feishu user types). None of them passes for an ASCII letter, digit or piece of shell syntax,
- * and all are drawn left to right. Their punctuation (`，` `。`), fullwidth forms (`ｅ`, `；`), and
- * the letters of scripts that have ASCII lookalikes (Cyrillic `а`, Greek `ο`, accented Latin)
- * or that reorder what is around them (Arabic, Hebrew) are still shown as code points.
+ * Letters that may stay readable in a command: Chinese and Japanese ones and Korean syllables (file
+ * names, messages a Feishu user types), drawn left to right and unlike any piece of shell syntax.
+ * Their punctuation (`，` `。`), fullwidth forms (`ｅ`, `；`), the stroke-like Hangul jamo (`ㅣ`
+ * passes for `l`), and the letters of scripts that have ASCII lookalikes (Cyrillic `а`, Greek `ο`,
+ * accented Latin) or that reorder what is around them (Arabic, Hebrew) are shown as code points.
  */
-const READABLE_IN_CODE = /^(?=\p{L})[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Bopomofo}]$/u;
+const READABLE_IN_CODE = /^(?=\p{L})(?![\u3130-\u318F\uFFA0-\uFFDC])[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}]$/u;
+
+/** A word of a command: what lies between ASCII blanks and ASCII punctuation (`报告` and `txt` in `报告.txt`). */
+const COMMAND_WORD = /[^ \n!-/:-@[-`{-~]+/gu;
 
 /** C0 controls and DEL have a picture of their own (␛ for ESC, ␍ for CR); other code points are shown as \uXXXX or \u{XXXXX}. */
 function visible(ch: string): string {
@@ -85,11 +88,17 @@ export function approvalSafeText(text: string): string {
  * Code shown to a person (the command of a shell approval): like approvalSafeText, and every
  * character outside printable ASCII shown as `\uXXXX` too, since a fullwidth `；` or a Cyrillic
  * `а` looks like what it is not, and in a command that changes what runs; only CJK letters stay
- * readable (READABLE_IN_CODE). Readable text (a file's first line, a path) keeps approvalSafeText's
+ * readable (READABLE_IN_CODE), in words without ASCII letters or digits. Readable text (a file's first line, a path) keeps approvalSafeText's
  * rule. Besides CJK letters, the markers it adds (␛, ⟨…⟩) are the only characters outside ASCII in its result.
  */
 export function commandSafeText(text: string): string {
-  return markedSpaceRuns(text.replace(NOT_PLAIN_ASCII, (ch) => (READABLE_IN_CODE.test(ch) ? ch : visible(ch))));
+  const shown = text.replace(COMMAND_WORD, (word) => {
+    // Beside ASCII letters or digits in one word, even a CJK letter may pass for one of them (`paypaㅣ`).
+    const keepCjk = !/[A-Za-z0-9]/.test(word);
+    return word.replace(NOT_PLAIN_ASCII, (ch) => (keepCjk && READABLE_IN_CODE.test(ch) ? ch : visible(ch)));
+  });
+  // Every character outside ASCII is inside some word, so each was looked at once.
+  return markedSpaceRuns(shown);
 }
 
 /** A summary as a person deciding on it sees it: `text` (one line as it is, or numbered lines) and how many lines it has. */

@@ -69,6 +69,8 @@ describe('commandSafeText', () => {
     expect(commandSafeText('echo 你好，世界。')).toBe('echo 你好\\uFF0C世界\\u3002');
     expect(commandSafeText('ｅｃｈｏ ok　# ; touch x')).toBe('\\uFF45\\uFF43\\uFF48\\uFF4F ok\\u3000# ; touch x');
     expect(commandSafeText('curl арр.com מ x')).toBe('curl \\u0430\\u0440\\u0440.com \\u05DE x');
+    // A CJK letter beside ASCII letters in one word, or a stroke-like jamo, may pass for an ASCII letter.
+    expect(commandSafeText('curl paypaㅣ.com 文件a.txt ㅇㅇ.com')).toBe('curl paypa\\u3163.com \\u6587\\u4EF6a.txt \\u3147\\u3147.com');
   });
 
   it('shows controls as pictures, keeps newlines and marks long runs of spaces', () => {

@@ -1,49 +1,58 @@
-// A tiny argument parser for subcommands: --flag, --key value, --key=value, and positionals.
+// Subcommand arguments through node:util parseArgs (strict): an unknown option or a stray argument is refused in one line that names it.
+import { parseArgs } from 'node:util';
 import { TetherError } from '../lib/errors.js';
 
-export interface ParsedArgs {
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+export interface CommandArgs {
+  /** Each declared option that was given: a string, or true for a boolean. */
+  values: Record<string, string | boolean | undefined>;
   positionals: string[];
-  flags: Record<string, string | true>;
+  /** --help or -h was given: print the help and do nothing else. */
+  help: boolean;
 }
 
-export function parseArgs(args: string[]): ParsedArgs {
-  const positionals: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') {
-      positionals.push(...args.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else {
-        const next = args[i + 1];
-        if (next !== undefined && !next.startsWith('-')) {
-          flags[a.slice(2)] = next;
-          i++;
-        } else flags[a.slice(2)] = true;
-      }
-    } else if (a === '-h') flags.help = true;
-    else positionals.push(a);
+/**
+ * A value as an error line may show it: whole when short, else its start and length, since a person
+ * who pasted a token in the wrong place should not see it printed back (or logged by a unit).
+ */
+export function shownArgument(value: string): string {
+  const points = Array.from(value);
+  return points.length <= 24 ? JSON.stringify(value) : `${JSON.stringify(points.slice(0, 8).join('') + '…')} (${points.length} characters)`;
+}
+
+/** node's own sentence up to its advice on `--` (which fits no Tether command), e.g. "unknown option '--bogus'". */
+function problemOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const problem = message.split('. To specify a positional argument')[0]!;
+  return problem.charAt(0).toLowerCase() + problem.slice(1);
+}
+
+/**
+ * `args` of `tether <command>`: only `options` (plus --help/-h) and at most `maxPositionals`
+ * arguments; anything else throws a TetherError naming it, with the way to the command's help.
+ */
+export function commandArgs(args: string[], command: string, options: OptionSpec = {}, maxPositionals = 0): CommandArgs {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new TetherError('bad_usage', problemOf(err), `run tether ${command} --help`);
   }
-  return { positionals, flags };
+  const { help, ...values } = parsed.values as Record<string, string | boolean | undefined>;
+  const extra = parsed.positionals.slice(maxPositionals);
+  if (help !== true && extra.length > 0) {
+    const takes = maxPositionals === 0 ? 'takes no arguments' : `takes at most ${maxPositionals} argument${maxPositionals === 1 ? '' : 's'}`;
+    throw new TetherError('bad_usage', `unexpected argument ${shownArgument(extra[0]!)}: tether ${command} ${takes}`, `run tether ${command} --help`);
+  }
+  return { values, positionals: parsed.positionals, help: help === true };
 }
 
 /** Prints help and returns true when --help was asked for. */
-export function wantsHelp(parsed: ParsedArgs, text: string): boolean {
-  if (parsed.flags.help) {
+export function wantsHelp(parsed: CommandArgs, text: string): boolean {
+  if (parsed.help) {
     process.stdout.write(text.trimEnd() + '\n');
     return true;
   }
   return false;
-}
-
-/** parseArgs for a command that takes only the flags in `allowed` (and --help) and no positionals: anything else is one line of refusal. */
-export function strictArgs(args: string[], command: string, allowed: readonly string[] = []): ParsedArgs {
-  const parsed = parseArgs(args);
-  const unknown = [...parsed.positionals.map((p) => JSON.stringify(p)), ...Object.keys(parsed.flags).filter((f) => f !== 'help' && !allowed.includes(f)).map((f) => `--${f}`)];
-  if (unknown.length > 0) throw new TetherError('bad_usage', `unexpected ${unknown.join(', ')}`, `run tether ${command} --help`);
-  return parsed;
 }

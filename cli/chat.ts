@@ -6,7 +6,7 @@ import { describeError, TetherError } from '../lib/errors.js';
 import { createRuntimeClient, RuntimeApiError, RuntimeUnavailableError, type RuntimeClient, type Approval, type RuntimeEvent, type Thread, type ThreadWithTurns, type Turn } from '../lib/runtime-client.js';
 import { shownUrl } from '../lib/shown-url.js';
 import { readRuntimeToken } from '../lib/token.js';
-import { parseArgs, wantsHelp } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 
 function helpText(): string {
   return `Usage: tether chat [--thread ID]
@@ -301,14 +301,10 @@ function explainFailure(err: unknown, url: string, stateDir: string): TetherErro
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseArgs(args);
+  const parsed = commandArgs(args, 'chat', { thread: { type: 'string' } });
   if (wantsHelp(parsed, helpText())) return 0;
-  const threadFlag = parsed.flags.thread;
-  if (threadFlag === true) throw new TetherError('bad_arguments', '--thread needs a thread id', 'run tether chat --thread <ID>, with the id printed when that chat started');
-  const unknown = Object.keys(parsed.flags).filter((f) => f !== 'thread');
-  if (unknown.length > 0 || parsed.positionals.length > 0) {
-    throw new TetherError('bad_arguments', `unexpected ${unknown.length > 0 ? `option --${unknown[0]}` : `argument ${JSON.stringify(parsed.positionals[0])}`}`, 'usage: tether chat [--thread ID]');
-  }
+  const threadFlag = parsed.values.thread as string | undefined;
+  if (threadFlag === '') throw new TetherError('bad_arguments', '--thread needs a thread id', 'run tether chat --thread <ID>, with the id printed when that chat started');
 
   const config = loadClientConfig(readEnvironment());
   const url = config.runtimeUrl;

@@ -3,7 +3,7 @@ import { loadFeishuConfig, readEnvironment } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 import { runBridge } from '../bridges/core/bridge.js';
 import { createFeishuAdapter } from '../bridges/feishu/adapter.js';
-import { strictArgs, wantsHelp } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 import { onStopSignal } from './signals.js';
 
 const HELP = `Usage: tether feishu
@@ -26,7 +26,7 @@ See docs/feishu.md for creating the app, pairing and troubleshooting by error co
 `;
 
 export async function run(args: string[]): Promise<number> {
-  if (wantsHelp(strictArgs(args, 'feishu'), HELP)) return 0;
+  if (wantsHelp(commandArgs(args, 'feishu'), HELP)) return 0;
   const config = loadFeishuConfig(readEnvironment());
   const logger = createLogger('feishu', { level: config.logLevel });
   const adapter = createFeishuAdapter(config, logger);

@@ -6,7 +6,7 @@ import { bridgeDbFile, BridgeStore } from '../bridges/core/store.js';
 import { loadCommonConfig, readEnvironment } from '../lib/config.js';
 import { TetherError } from '../lib/errors.js';
 import { ensureStateDir } from '../lib/token.js';
-import { parseArgs, wantsHelp, type ParsedArgs } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 
 const PLATFORMS = PLATFORM_NAMES.join('|');
 
@@ -94,13 +94,14 @@ function listOne(store: BridgeStore, platform: PlatformName, now: number): void 
 
 export async function run(args: string[]): Promise<number> {
   const [sub = '', ...rest] = args;
-  const parsed: ParsedArgs = parseArgs(rest);
   if (sub === '' || sub === '--help' || sub === '-h' || sub === 'help') {
     process.stdout.write(HELP['']!);
     return sub === '' ? 2 : 0;
   }
   const help = HELP[sub];
   if (help === undefined) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}`, '');
+  // code and list take a platform; approve and revoke a platform and a code or id.
+  const parsed = commandArgs(rest, `pair ${sub}`, {}, sub === 'approve' || sub === 'revoke' ? 2 : 1);
   if (wantsHelp(parsed, help)) return 0;
   const { stateDir } = loadCommonConfig(readEnvironment());
   const [first, second] = parsed.positionals;

@@ -4,7 +4,7 @@ import { loadRuntimeConfig, readEnvironment } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 import { TOKEN_FILE } from '../lib/token.js';
 import { startRuntime } from '../runtime/main.js';
-import { parseArgs, wantsHelp } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 import { waitForStopSignal } from './signals.js';
 
 const HELP = `Usage: tether runtime
@@ -19,7 +19,7 @@ TETHER_WORKERS, TETHER_TURN_TIMEOUT_S, TETHER_APPROVAL (ask|auto|readonly). See 
 
 /** Resolves when a stop signal arrived, after the runtime stopped cleanly. */
 export async function run(args: string[]): Promise<number> {
-  if (wantsHelp(parseArgs(args), HELP)) return 0;
+  if (wantsHelp(commandArgs(args, 'runtime'), HELP)) return 0;
   const config = loadRuntimeConfig(readEnvironment());
   const logger = createLogger('runtime', { level: config.logLevel });
   const runtime = await startRuntime({ config, logger });

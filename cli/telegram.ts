@@ -3,7 +3,7 @@ import { loadTelegramConfig, readEnvironment } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
 import { COMMAND_MENU, runBridge, type RunningBridge } from '../bridges/core/bridge.js';
 import { createTelegramAdapter } from '../bridges/telegram/adapter.js';
-import { parseArgs, wantsHelp } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 import { onStopSignal } from './signals.js';
 
 const HELP = `Usage: tether telegram
@@ -28,7 +28,7 @@ function telegramMenu(): { command: string; description: string }[] {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (wantsHelp(parseArgs(args), HELP)) return 0;
+  if (wantsHelp(commandArgs(args, 'telegram'), HELP)) return 0;
   const config = loadTelegramConfig(readEnvironment());
   const logger = createLogger('telegram', { level: config.logLevel });
 

@@ -6,7 +6,7 @@ import { hasBridgeCredentials, loadRuntimeConfig, readEnvironment, type Env } fr
 import { createLogger } from '../lib/log.js';
 import { isTetherSecretVariable, secretCarrier } from '../lib/secret-variables.js';
 import { startRuntime } from '../runtime/main.js';
-import { parseArgs, wantsHelp } from './args.js';
+import { commandArgs, wantsHelp } from './args.js';
 import { waitForStopSignal } from './signals.js';
 
 const HELP = `Usage: tether up
@@ -85,7 +85,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (wantsHelp(parseArgs(args), HELP)) return 0;
+  if (wantsHelp(commandArgs(args, 'up'), HELP)) return 0;
   const env = readEnvironment();
   const config = loadRuntimeConfig(env);
   const logger = createLogger('runtime', { level: config.logLevel, write: (line) => void process.stdout.write(`[runtime] ${line}\n`) });

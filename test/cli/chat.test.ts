@@ -281,7 +281,7 @@ describe('tether chat', () => {
     expect(help.stdout).toContain('TETHER_RUNTIME_URL');
     const stray = await runCli(['chat', 'hello'], { env: chatEnv() });
     expect(stray.code).toBe(1);
-    expect(stray.stderr).toBe('tether chat: unexpected argument "hello": usage: tether chat [--thread ID]\n');
+    expect(stray.stderr).toBe('tether chat: unexpected argument "hello": tether chat takes no arguments: run tether chat --help\n');
   });
 
   it('refuses an unknown --thread id in one line', async () => {

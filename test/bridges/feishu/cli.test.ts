@@ -93,7 +93,7 @@ describe('tether feishu', () => {
     for (const v of ['FEISHU_APP_ID', 'FEISHU_APP_SECRET', 'FEISHU_DOMAIN', 'FEISHU_ALLOWLIST']) expect(help.stdout).toContain(v);
     const wrong = await runCli(['feishu', 'now', '--fast']);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toBe('tether feishu: unexpected "now", --fast: run tether feishu --help\n');
+    expect(wrong.stderr).toBe("tether feishu: unknown option '--fast': run tether feishu --help\n");
   });
 
   it('an app id of the wrong shape stops it with one line naming FEISHU_APP_ID, before any call', async () => {

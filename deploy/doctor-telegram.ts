@@ -1,9 +1,7 @@
 // Telegram's checks for `tether doctor`: the token (getMe), a webhook that blocks long polling, another poller, and the clock as Telegram's servers see it.
-import { readFileSync } from 'node:fs';
 import { describeError } from '../lib/errors.js';
-import { isZombie, readProcStat } from '../lib/proc.js';
-import { lockFile } from '../bridges/core/lock.js';
 import type { DeployedProcess, Deployment } from './doctor-deployment.js';
+import { otherLockHolder, readBridgeHealth } from './doctor-lock.js';
 import { fail, ok, warn, type CheckResult } from './doctor-result.js';
 
 /** Beyond this, pairing-code expiry and schedules drift visibly. */
@@ -28,19 +26,6 @@ async function callBotApi(apiRoot: string, token: string, method: string, timeou
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     return { error: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? describeError(err).replaceAll(token, '[redacted]')) };
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && !isZombie(stat);
-}
-
-function readJson(path: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
   }
 }
 
@@ -76,17 +61,11 @@ export async function checkTelegram(d: Deployment, b: DeployedProcess, now = Dat
   }
 
   const botId = String(me.result?.id ?? token.split(':')[0]);
-  const health = readJson(`${d.stateDir}/telegram.health.json`);
-  const adapter = health?.adapter as { state?: string; conflicts?: number; likelyCause?: string } | undefined;
-  let lockPid: number | undefined;
-  try {
-    lockPid = Number(readFileSync(lockFile(d.stateDir, 'telegram', botId), 'utf8').trim());
-  } catch {
-    lockPid = undefined;
-  }
+  const adapter = readBridgeHealth(d.stateDir, 'telegram')?.adapter as { state?: string; conflicts?: number; likelyCause?: string } | undefined;
+  const lockPid = otherLockHolder(d.stateDir, 'telegram', botId);
   if (adapter?.state === 'conflict') {
     results.push(fail('telegram:poller', `another program polls this bot: Telegram displaced our getUpdates ${adapter.conflicts ?? 'several'} time(s)${adapter.likelyCause ? ` (${adapter.likelyCause})` : ''}`, 'stop the other program or bridge using this token (another host, a dev laptop); two pollers answer nothing reliably'));
-  } else if (lockPid && pidAlive(lockPid) && health?.pid !== undefined && health.pid !== lockPid) {
+  } else if (lockPid) {
     results.push(fail('telegram:poller', `another tether telegram (pid ${lockPid}) holds this bot's lock`, `stop it (kill ${lockPid}) and let the unit run the bridge`));
   } else results.push(ok('telegram:poller', 'no other poller seen'));
   return results;

@@ -3,13 +3,14 @@ import type { BridgeSlug } from '../lib/bridges.js';
 import { scrubRegisteredSecrets } from '../lib/log.js';
 import { checkBridgeHealth, checkDisk, checkEnvFiles, checkNode, checkProvider, checkRuntime, checkStateDir, checkUnits } from './doctor-checks.js';
 import { loadDeployment, type DeployedProcess, type Deployment, type DoctorOptions } from './doctor-deployment.js';
-import { warn, type CheckResult } from './doctor-result.js';
+import type { CheckResult } from './doctor-result.js';
+import { checkFeishu } from './doctor-feishu.js';
 import { checkTelegram } from './doctor-telegram.js';
 
-/** One row per bridge: what only that platform can tell (token, webhook, other pollers, subscriptions). */
+/** One row per bridge: what only that platform can tell (token or app credentials, webhook or long connection, another instance, subscriptions). */
 const PLATFORM_CHECKS: Record<BridgeSlug, (d: Deployment, b: DeployedProcess) => Promise<CheckResult[]>> = {
   telegram: (d, b) => checkTelegram(d, b),
-  feishu: async () => [warn('feishu:app', 'the Feishu app (token, bot info, event and card subscriptions) is not checked by this release', 'see journalctl -u tether-feishu')],
+  feishu: (d, b) => checkFeishu(d, b),
 };
 
 async function checkPlatforms(d: Deployment): Promise<CheckResult[]> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnvFile } from '../../deploy/env-file.js';
 import { parseUnit, unitEnvironment, unitValues } from '../../deploy/unit-file.js';
+import { startFakeFeishu, type FakeFeishu } from '../fakes/feishu-open-platform.js';
 import { startFakeModel, type FakeModel } from '../fakes/model-server.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram-bot-api.js';
 import { repoRoot, runCli, waitForLine } from './cli.js';
@@ -30,16 +31,50 @@ export interface TestDeployment {
   close(): Promise<void>;
 }
 
+/** The same, with the Feishu bridge against a fake open platform instead of Telegram. */
+export interface FeishuTestDeployment extends Omit<TestDeployment, 'fake' | 'startAll'> {
+  feishu: FakeFeishu;
+  /** Runtime listening, bridge started (the caller waits for its health). */
+  startAll(): Promise<{ runtime: ChildProcess; bridge: ChildProcess }>;
+}
+
 export async function makeTestDeployment(): Promise<TestDeployment> {
-  const model = await startFakeModel({ apiKey: TEST_OPENAI_KEY, models: ['gpt-4.1-mini'] });
   const fake = await startFakeTelegram();
+  const base = await writeDeployment('telegram', { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.url }, () => fake.close());
+  return {
+    ...base,
+    fake,
+    async startAll() {
+      const runtime = await base.startRuntime();
+      const bridge = base.startUnit('tether-telegram.service');
+      const pairLine = await waitForLine(bridge, /send it \/pair [A-Z0-9]{8}/, 20_000);
+      return { runtime, bridge, pairLine };
+    },
+  };
+}
+
+export async function makeFeishuTestDeployment(): Promise<FeishuTestDeployment> {
+  const feishu = await startFakeFeishu({ appSecret: 'feishu-test-app-secret-0123456789' });
+  const base = await writeDeployment('feishu', { FEISHU_APP_ID: feishu.appId, FEISHU_APP_SECRET: feishu.appSecret, FEISHU_DOMAIN: feishu.url }, () => feishu.close());
+  return {
+    ...base,
+    feishu,
+    async startAll() {
+      const runtime = await base.startRuntime();
+      return { runtime, bridge: base.startUnit('tether-feishu.service') };
+    },
+  };
+}
+
+async function writeDeployment(bridge: 'telegram' | 'feishu', bridgeEnv: Record<string, string>, closeFake: () => Promise<void>): Promise<Omit<TestDeployment, 'fake' | 'startAll'> & { startRuntime(): Promise<ChildProcess> }> {
+  const model = await startFakeModel({ apiKey: TEST_OPENAI_KEY, models: ['gpt-4.1-mini'] });
   const port = await freePort();
   const root = mkdtempSync(join(tmpdir(), 'tether-deploy-'));
   const bundle = join(root, 'bundle');
   const host = join(root, 'host');
   const stateDir = join(host, 'state');
-  const r = await runCli(['setup', '--non-interactive', '--target', 'vps', '--bridge', 'telegram', '--provider', 'openai', '--out', bundle], {
-    env: { TELEGRAM_BOT_TOKEN: fake.token, OPENAI_API_KEY: TEST_OPENAI_KEY, TETHER_BASE_URL: model.url, TELEGRAM_API_ROOT: fake.url, TETHER_PORT: String(port) },
+  const r = await runCli(['setup', '--non-interactive', '--target', 'vps', '--bridge', bridge, '--provider', 'openai', '--out', bundle], {
+    env: { ...bridgeEnv, OPENAI_API_KEY: TEST_OPENAI_KEY, TETHER_BASE_URL: model.url, TETHER_PORT: String(port) },
     cwd: root,
   });
   if (r.code !== 0) throw new Error(`tether setup failed: ${r.stderr}`);
@@ -65,18 +100,15 @@ export async function makeTestDeployment(): Promise<TestDeployment> {
 
   return {
     model,
-    fake,
     bundle,
     host,
     stateDir,
     port,
     startUnit,
-    async startAll() {
+    async startRuntime() {
       const runtime = startUnit('tether-runtime.service');
       await waitForLine(runtime, /"msg":"runtime listening"/);
-      const bridge = startUnit('tether-telegram.service');
-      const pairLine = await waitForLine(bridge, /send it \/pair [A-Z0-9]{8}/, 20_000);
-      return { runtime, bridge, pairLine };
+      return runtime;
     },
     doctor: (...args) => runCli(['doctor', '--env-dir', bundle, '--units-dir', join(bundle, 'units'), '--state-dir', stateDir, '--timeout', '3', ...args], { env: {}, cwd: host }),
     async close() {
@@ -86,7 +118,7 @@ export async function makeTestDeployment(): Promise<TestDeployment> {
           await new Promise((r) => c.once('exit', r));
         }
       }
-      await fake.close();
+      await closeFake();
       await model.close();
       rmSync(root, { recursive: true, force: true });
     },

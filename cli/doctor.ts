@@ -9,7 +9,9 @@ Checks this host's Tether deployment and prints one line per check (ok / warn / 
 for each failure: Node.js; the env files (readable, owner-only, valid as the processes validate
 them); the state dir and token file modes; free disk; the runtime's health and that it accepts
 the token of every part; the model provider (key, reachability, model); Telegram (token, a
-webhook blocking long polling, another poller, the clock); each bridge's health file; the units
+webhook blocking long polling, another poller, the clock); Feishu (the app's credentials, the bot,
+the long-connection endpoint, another bridge on the app; its subscriptions cannot be seen from the
+app, and its line says so); each bridge's health file; the units
 (installed, enabled, active). Never prints a secret. Exit 0 when nothing failed, 1 otherwise.
 
   --json            one JSON object: {"ok": bool, "checks": [{check, status, message, fix?}]}

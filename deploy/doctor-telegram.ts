@@ -76,11 +76,11 @@ export async function checkTelegram(d: Deployment, b: DeployedProcess, now = Dat
   }
 
   const botId = String(me.result?.id ?? token.split(':')[0]);
-  const health = readJson(`${d.stateDir}/telegram.health.json`);
+  const health = readJson(`${b.stateDir}/telegram.health.json`);
   const adapter = health?.adapter as { state?: string; conflicts?: number; likelyCause?: string } | undefined;
   let lockPid: number | undefined;
   try {
-    lockPid = Number(readFileSync(lockFile(d.stateDir, 'telegram', botId), 'utf8').trim());
+    lockPid = Number(readFileSync(lockFile(b.stateDir, 'telegram', botId), 'utf8').trim());
   } catch {
     lockPid = undefined;
   }

@@ -1,6 +1,6 @@
 // The generated install.sh: valid bash, clean under ShellCheck, and free of secrets, for every target and bridge set; the tether command it installs.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,5 +99,43 @@ describe('the tether command install.sh installs', () => {
 
   it('refuses a bridge this host does not run, naming the ones it does', () => {
     expect(hostWrapper(['telegram']).run('pair', 'code', 'feishu')).toEqual({ status: 1, out: '', err: 'tether: no user tether-feishu on this host: bridges installed here: telegram\n' });
+  });
+});
+
+describe('install.sh on a host that ran an older install (bridge state in /var/lib/tether)', () => {
+  it('moves each bridge’s database, WAL, health file and lock to its own state dir once, with the bridge stopped, and leaves the runtime’s state', () => {
+    const script = readFileSync(installScript(base), 'utf8');
+    const block = /\n(for b in "\$\{BRIDGES\[@\]\}"; do\n {2}id -u "tether-\$b"[\s\S]*?\ndone)\n/.exec(script)![1]!;
+    const root = mkdtempSync(join(dir, 'upgrade-'));
+    const lib = join(root, 'var', 'lib');
+    const bin = join(root, 'bin');
+    mkdirSync(join(lib, 'tether', 'workspace'), { recursive: true });
+    mkdirSync(bin);
+    const old = ['telegram.db', 'telegram.db-wal', 'telegram.db-shm', 'telegram.health.json', 'telegram-123456789.lock'];
+    for (const f of [...old, 'runtime.db', 'runtime.token']) writeFileSync(join(lib, 'tether', f), f);
+    const log = join(root, 'log');
+    // The host's tools, logged in order: users exist, install -d makes the dir, systemctl stops.
+    for (const tool of ['useradd', 'chown', 'systemctl', 'say']) writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${log}\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'id'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    writeFileSync(join(bin, 'install'), `#!/bin/sh\necho "install $*" >> ${log}\nfor last; do :; done\nmkdir -p "$last"\n`, { mode: 0o755 });
+    const run = () => spawnSync('bash', ['-c', `set -euo pipefail\nBRIDGES=(telegram feishu)\n${block.replaceAll('/var/lib/', `${lib}/`)}`], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root } });
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(readdirSync(join(lib, 'tether-telegram')).sort()).toEqual([...old].sort());
+    for (const f of old) expect(readFileSync(join(lib, 'tether-telegram', f), 'utf8')).toBe(f);
+    expect(readdirSync(join(lib, 'tether')).sort()).toEqual(['runtime.db', 'runtime.token', 'workspace']);
+    expect(readdirSync(join(lib, 'tether-feishu'))).toEqual([]);
+    const steps = readFileSync(log, 'utf8');
+    expect(steps.indexOf('systemctl stop tether-telegram.service')).toBeGreaterThan(-1);
+    expect(steps).not.toContain('systemctl stop tether-feishu.service');
+    expect(steps).toContain(`chown -R tether-telegram:tether-telegram ${lib}/tether-telegram`);
+
+    // Run again: nothing moves twice, and a newer database in the bridge's dir is never replaced.
+    writeFileSync(join(lib, 'tether', 'telegram.db'), 'a stray copy');
+    writeFileSync(log, '');
+    expect(run().status).toBe(0);
+    expect(readFileSync(join(lib, 'tether-telegram', 'telegram.db'), 'utf8')).toBe('telegram.db');
+    expect(readFileSync(log, 'utf8')).not.toContain('systemctl stop');
   });
 });

@@ -7,17 +7,18 @@ const HELP = `Usage: tether doctor [--json] [--env-dir DIR] [--units-dir DIR] [-
 
 Checks this host's Tether deployment and prints one line per check (ok / warn / FAIL) with the fix
 for each failure: Node.js; the env files (readable, owner-only, valid as the processes validate
-them); the state dir and token file modes; free disk; the runtime's health and that it accepts
+them); the state dirs (the runtime's, each bridge's own) and token file modes; free disk; the runtime's health and that it accepts
 the token of every part; the model provider (key, reachability, model); Telegram (token, a
 webhook blocking long polling, another poller, the clock); Feishu (the app's credentials, the bot,
 the long-connection endpoint, another bridge on the app; its subscriptions cannot be seen from the
-app, and its line says so); each bridge's health file; the units
-(installed, enabled, active). Never prints a secret. Exit 0 when nothing failed, 1 otherwise.
+app, and its line says so); each bridge's health file; the units (installed, enabled, active, each
+bridge under a user other than the runtime's). Never prints a secret. Exit 0 when nothing failed, 1 otherwise.
 
   --json            one JSON object: {"ok": bool, "checks": [{check, status, message, fix?}]}
   --env-dir DIR     the env files (default /etc/tether)
   --units-dir DIR   the installed units (default /etc/systemd/system)
-  --state-dir DIR   the state dir (default: the units' TETHER_STATE_DIR, /var/lib/tether)
+  --state-dir DIR   the runtime's state dir; a bridge's is then DIR-<bridge> (default: the units'
+                    TETHER_STATE_DIR, /var/lib/tether and /var/lib/tether-<bridge>)
   --timeout S       seconds each network check may take (default 10)
 
 Run it as root (sudo tether doctor): the env files are root's. See docs/deploy.md.

@@ -95,6 +95,7 @@ function installScript(answers: SetupAnswers, context: BundleContext): string {
     NODE_VERSION: context.nodeVersion,
     ENV_FILES: ['runtime.env', ...answers.bridges.map((b) => `${b}.env`)].join(' '),
     UNITS: [RUNTIME_UNIT, ...answers.bridges.map((b) => BRIDGES[b].unit)].join(' '),
+    BRIDGES: answers.bridges.join(' '),
     BRIDGE_UNITS: answers.bridges.map((b) => BRIDGES[b].unit).join(' '),
     PAIR_PLATFORM: answers.bridges[0] ?? '',
     RUNTIME_HEALTH_URL: `http://127.0.0.1:${runtimePort(answers)}/health`,
@@ -107,7 +108,12 @@ function runbook(answers: SetupAnswers): string {
   const bridgeUnits = answers.bridges.map((b) => BRIDGES[b].unit.replace(/\.service$/, ''));
   const steps = fillTemplate(target.runbookSteps, readTemplate(target.runbookSteps), {});
   const pairing = answers.bridges
-    .map((b) => `* ${BRIDGES[b].name}: \`sudo tether pair code ${b}\` prints a fresh code; send \`/pair CODE\` to the bot in a private chat. \`sudo tether pair list ${b}\` shows who may talk.`)
+    .map(
+      (b) =>
+        `* ${BRIDGES[b].name}: \`sudo tether pair code ${b}\` prints a fresh code; send \`/pair CODE\` to the bot in a private chat. \`sudo tether pair list ${b}\` shows who may talk. ` +
+        `The bridge runs as its own user \`tether-${b}\` with its state in \`/var/lib/tether-${b}\`, and \`sudo tether pair … ${b}\` runs as that user there; without the wrapper: ` +
+        `\`sudo runuser -u tether-${b} -- env TETHER_STATE_DIR=/var/lib/tether-${b} /usr/bin/node /opt/tether/bin/tether.js pair code ${b}\`.`,
+    )
     .join('\n');
   return fillTemplate('runbook.md', readTemplate('runbook.md'), {
     TARGET_NAME: target.name,

@@ -1,4 +1,4 @@
-// The checks of `tether doctor` that every deployment has: Node, env files, state dir and token, disk, runtime health and auth, provider, bridge health files, units.
+// The checks of `tether doctor` that every deployment has: Node, env files, state dirs and token, disk, runtime health and auth, provider, bridge health files, units and their users.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { probeProvider } from '../runtime/models/probe.js';
 import { BRIDGE_LOADERS } from './bridge-loaders.js';
 import type { DeployedProcess, Deployment } from './doctor-deployment.js';
 import { fail, ok, warn, type CheckResult } from './doctor-result.js';
+import { unitValues } from './unit-file.js';
 
 const MIN_NODE = [20, 18] as const;
 const DISK_FAIL_BYTES = 100 * 1024 * 1024;
@@ -63,14 +64,18 @@ export function checkEnvFiles(d: Deployment): CheckResult[] {
   return results;
 }
 
+function checkOneStateDir(id: string, dir: string, unitName: string): CheckResult[] {
+  if (!existsSync(dir)) return [fail(id, `${dir} does not exist`, `systemd makes it when ${unitName} starts (StateDirectory=): systemctl start ${unitName}`)];
+  if (!statSync(dir).isDirectory()) return [fail(id, `${dir} is not a directory`, `move it away; systemd makes the directory when ${unitName} starts`)];
+  return [ownerOnly(dir) ? ok(id, `${dir} is owner-only`) : fail(id, `${dir} is mode ${(statSync(dir).mode & 0o777).toString(8)}: others may read the databases`, `chmod 700 ${dir}`)];
+}
+
+/** The runtime's state dir and token, then each bridge's own state dir (where it is not the runtime's). */
 export function checkStateDir(d: Deployment): CheckResult[] {
-  const dir = d.stateDir;
-  if (!existsSync(dir)) return [fail('state-dir', `${dir} does not exist`, 'systemd makes it when tether-runtime starts (StateDirectory=): systemctl start tether-runtime')];
-  if (!statSync(dir).isDirectory()) return [fail('state-dir', `${dir} is not a directory`, `move it away; systemd makes the directory when tether-runtime starts`)];
-  const results: CheckResult[] = [];
-  results.push(ownerOnly(dir) ? ok('state-dir', `${dir} is owner-only`) : fail('state-dir', `${dir} is mode ${(statSync(dir).mode & 0o777).toString(8)}: others may read the databases`, `chmod 700 ${dir}`));
-  const token = join(dir, TOKEN_FILE);
+  const results = checkOneStateDir('state-dir', d.stateDir, d.runtime.unitName);
+  const token = join(d.stateDir, TOKEN_FILE);
   if (existsSync(token)) results.push(ownerOnly(token) ? ok('token-file', `${token} is owner-only`) : fail('token-file', `${token} is mode ${(statSync(token).mode & 0o777).toString(8)}: others may read the runtime token`, `chmod 600 ${token}`));
+  for (const b of d.bridges) if (b.stateDir !== d.stateDir) results.push(...checkOneStateDir(`state-dir:${b.name}`, b.stateDir, b.unitName));
   return results;
 }
 
@@ -99,10 +104,10 @@ function runtimeUrlOf(d: Deployment): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${d.runtime.env?.TETHER_PORT ?? '7878'}`;
 }
 
-function tokenFor(p: DeployedProcess, d: Deployment): string | undefined {
+function tokenFor(p: DeployedProcess): string | undefined {
   if (p.env?.TETHER_TOKEN) return p.env.TETHER_TOKEN;
   try {
-    return readFileSync(join(d.stateDir, TOKEN_FILE), 'utf8').trim();
+    return readFileSync(join(p.stateDir, TOKEN_FILE), 'utf8').trim();
   } catch {
     return undefined;
   }
@@ -118,9 +123,9 @@ export async function checkRuntime(d: Deployment): Promise<CheckResult[]> {
   const results = [ok('runtime:health', `the runtime answers at ${url}`)];
   for (const p of [d.runtime, ...d.bridges]) {
     const id = `${p.name}:auth`;
-    const token = tokenFor(p, d);
+    const token = tokenFor(p);
     if (!token) {
-      results.push(fail(id, `${p.name} has no runtime token: TETHER_TOKEN is not in ${p.envFile} and there is no ${join(d.stateDir, TOKEN_FILE)}`, 'put the same TETHER_TOKEN in runtime.env and every bridge env file (tether setup does)'));
+      results.push(fail(id, `${p.name} has no runtime token: TETHER_TOKEN is not in ${p.envFile} and there is no ${join(p.stateDir, TOKEN_FILE)}`, 'put the same TETHER_TOKEN in runtime.env and every bridge env file (tether setup does)'));
       continue;
     }
     const r = await get(`${p.name === 'runtime' ? url : (p.env?.TETHER_RUNTIME_URL ?? 'http://127.0.0.1:7878')}/v1/threads?limit=1`, token, d.options.timeoutMs);
@@ -168,7 +173,7 @@ export function checkBridgeHealth(d: Deployment): CheckResult[] {
   const results: CheckResult[] = [];
   for (const b of d.bridges) {
     const id = `${b.name}:health`;
-    const file = join(d.stateDir, `${b.name}.health.json`);
+    const file = join(b.stateDir, `${b.name}.health.json`);
     let h: HealthFile;
     try {
       h = JSON.parse(readFileSync(file, 'utf8')) as HealthFile;
@@ -210,4 +215,21 @@ export function checkUnits(d: Deployment, states: UnitStates | undefined = syste
     else results.push(ok(`unit:${p.name}`, `${p.unitName} is enabled and active`));
   }
   return results;
+}
+
+/**
+ * Each bridge runs as a user of its own: the agent's shell tool runs as the runtime's user, and a
+ * process can read /proc/<pid>/environ (the bot credentials) of every process of its own uid.
+ */
+export function checkBridgeUsers(d: Deployment): CheckResult[] {
+  if (!d.runtime.unit) return [];
+  const userOf = (p: DeployedProcess) => unitValues(p.unit!, 'Service', 'User')[0] ?? 'root';
+  const runtimeUser = userOf(d.runtime);
+  return d.bridges
+    .filter((b) => b.unit)
+    .map((b) =>
+      userOf(b) === runtimeUser
+        ? fail(`${b.name}:user`, `${b.unitName} runs as ${runtimeUser}, the runtime's user: the agent's shell tool can read its credentials from /proc`, `install the bundle's units and run its install.sh (user tether-${b.name}, state in /var/lib/tether-${b.name}); by hand, see docs/deploy.md`)
+        : ok(`${b.name}:user`, `${b.unitName} runs as ${userOf(b)}, apart from the runtime's ${runtimeUser}`),
+    );
 }

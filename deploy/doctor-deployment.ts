@@ -8,13 +8,13 @@ import { parseEnvFile } from './env-file.js';
 import { parseUnit, unitEnvironment, type UnitFile } from './unit-file.js';
 
 export const RUNTIME_UNIT = 'tether-runtime.service';
-/** Where units put state; --state-dir moves every path under it. */
+/** Where the runtime's unit puts state; a bridge's is `/var/lib/tether-<bridge>`, its own user's. --state-dir moves both. */
 export const HOST_STATE_DIR = '/var/lib/tether';
 
 export interface DoctorOptions {
   envDir: string;
   unitsDir: string;
-  /** Overrides the units' TETHER_STATE_DIR (a deployment under test, or a moved state dir). */
+  /** Overrides the runtime unit's TETHER_STATE_DIR, and a bridge's `/var/lib/tether-<bridge>` becomes `<stateDir>-<bridge>` (a deployment under test, or moved state dirs). */
   stateDir?: string;
   /** Network checks give up after this long. */
   timeoutMs: number;
@@ -29,12 +29,15 @@ export interface DeployedProcess {
   unit: UnitFile | undefined;
   /** The unit's Environment= under the env file's lines, as systemd applies them; undefined when the file cannot be read. */
   env: Env | undefined;
+  /** Its TETHER_STATE_DIR: each bridge has its own, apart from the runtime's (health file, lock, database). */
+  stateDir: string;
   /** Why the env file could not be read (its errno code), when it could not. */
   readError?: string;
 }
 
 export interface Deployment {
   options: DoctorOptions;
+  /** The runtime's state dir. */
   stateDir: string;
   runtime: DeployedProcess;
   /** Bridges with an env file or an installed unit. */
@@ -50,30 +53,39 @@ function readUnit(options: DoctorOptions, unitName: string): UnitFile | undefine
   }
 }
 
+/** /var/lib/tether, /var/lib/tether/… and /var/lib/tether-<bridge> follow --state-dir; any other path stays. */
 function moved(value: string, stateDir: string | undefined): string {
-  return stateDir && (value === HOST_STATE_DIR || value.startsWith(`${HOST_STATE_DIR}/`)) ? stateDir + value.slice(HOST_STATE_DIR.length) : value;
+  const next = value.charAt(HOST_STATE_DIR.length);
+  return stateDir && value.startsWith(HOST_STATE_DIR) && (next === '' || next === '/' || next === '-') ? stateDir + value.slice(HOST_STATE_DIR.length) : value;
+}
+
+/** Where the unit puts a process's state when neither the unit nor the env file says. */
+function defaultStateDir(name: 'runtime' | BridgeSlug): string {
+  return name === 'runtime' ? HOST_STATE_DIR : `${HOST_STATE_DIR}-${name}`;
 }
 
 function loadProcess<N extends 'runtime' | BridgeSlug>(options: DoctorOptions, name: N, unitName: string): DeployedProcess & { name: N } {
   const envFile = join(options.envDir, `${name}.env`);
   const unit = readUnit(options, unitName);
   const fromUnit = Object.fromEntries(Object.entries(unit ? unitEnvironment(unit) : {}).map(([k, v]) => [k, moved(v, options.stateDir)]));
+  // The runtime's is what --state-dir names; a bridge's follows it (<dir>-<bridge>) unless set elsewhere.
+  const stateDirOf = (stated: string) => (name === 'runtime' ? (options.stateDir ?? stated) : moved(stated, options.stateDir));
+  const unitStateDir = fromUnit.TETHER_STATE_DIR ?? moved(defaultStateDir(name), options.stateDir);
   let fileValues: Record<string, string>;
   try {
     fileValues = parseEnvFile(readFileSync(envFile, 'utf8'));
   } catch (err) {
-    return { name, envFile, unitName, unit, env: undefined, readError: (err as NodeJS.ErrnoException).code ?? 'unreadable' };
+    return { name, envFile, unitName, unit, env: undefined, stateDir: stateDirOf(unitStateDir), readError: (err as NodeJS.ErrnoException).code ?? 'unreadable' };
   }
   const env: Record<string, string> = { ...fromUnit, ...fileValues };
-  if (options.stateDir) env.TETHER_STATE_DIR = options.stateDir;
+  env.TETHER_STATE_DIR = stateDirOf(env.TETHER_STATE_DIR ?? unitStateDir);
   // Every value read is a secret to keep out of what the doctor prints.
   registerEnvironmentSecrets(env);
-  return { name, envFile, unitName, unit, env };
+  return { name, envFile, unitName, unit, env, stateDir: env.TETHER_STATE_DIR };
 }
 
 export function loadDeployment(options: DoctorOptions): Deployment {
   const runtime = loadProcess(options, 'runtime', RUNTIME_UNIT);
   const bridges = BRIDGE_SLUGS.filter((b) => existsSync(join(options.envDir, `${b}.env`)) || existsSync(join(options.unitsDir, BRIDGES[b].unit))).map((b) => loadProcess(options, b, BRIDGES[b].unit));
-  const stateDir = options.stateDir ?? runtime.env?.TETHER_STATE_DIR ?? bridges.find((b) => b.env?.TETHER_STATE_DIR)?.env?.TETHER_STATE_DIR ?? HOST_STATE_DIR;
-  return { options, stateDir, runtime, bridges };
+  return { options, stateDir: runtime.stateDir, runtime, bridges };
 }

@@ -119,11 +119,11 @@ function subscriptionsNotVisible(): CheckResult {
 }
 
 /** Another `tether feishu` for this app on this host, or the bridge's long connection failing, as its health file tells. */
-function checkConnection(d: Deployment, config: FeishuConfig): CheckResult {
+function checkConnection(b: DeployedProcess, config: FeishuConfig): CheckResult {
   const id = 'feishu:connection';
-  const holder = otherLockHolder(d.stateDir, 'feishu', config.appId);
+  const holder = otherLockHolder(b.stateDir, 'feishu', config.appId);
   if (holder) return fail(id, `another tether feishu (pid ${holder}) holds this app's lock`, `stop it (kill ${holder}) and let the unit run the bridge`);
-  const adapter = readBridgeHealth(d.stateDir, 'feishu')?.adapter as { state?: string; restarts?: number; lastRestartReason?: string } | undefined;
+  const adapter = readBridgeHealth(b.stateDir, 'feishu')?.adapter as { state?: string; restarts?: number; lastRestartReason?: string } | undefined;
   if (adapter?.state && adapter.state !== 'connected') {
     return warn(id, `the bridge's long connection is ${adapter.state}${adapter.restarts ? ` after ${adapter.restarts} restart(s)` : ''}${adapter.lastRestartReason ? ` (${adapter.lastRestartReason})` : ''}`, 'see the feishu:long-connection line; journalctl -u tether-feishu -n 50');
   }
@@ -143,6 +143,6 @@ export async function checkFeishu(d: Deployment, b: DeployedProcess): Promise<Ch
   if (token) results.push(await checkBot(config, token, timeoutMs));
   // Asked even when the token was refused (its 1000040351 tells a wrong domain apart); an unreachable domain is said once.
   if (reached) results.push(await checkEndpoint(config, timeoutMs));
-  results.push(subscriptionsNotVisible(), checkConnection(d, config));
+  results.push(subscriptionsNotVisible(), checkConnection(b, config));
   return results;
 }

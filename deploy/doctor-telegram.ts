@@ -61,8 +61,8 @@ export async function checkTelegram(d: Deployment, b: DeployedProcess, now = Dat
   }
 
   const botId = String(me.result?.id ?? token.split(':')[0]);
-  const adapter = readBridgeHealth(d.stateDir, 'telegram')?.adapter as { state?: string; conflicts?: number; likelyCause?: string } | undefined;
-  const lockPid = otherLockHolder(d.stateDir, 'telegram', botId);
+  const adapter = readBridgeHealth(b.stateDir, 'telegram')?.adapter as { state?: string; conflicts?: number; likelyCause?: string } | undefined;
+  const lockPid = otherLockHolder(b.stateDir, 'telegram', botId);
   if (adapter?.state === 'conflict') {
     results.push(fail('telegram:poller', `another program polls this bot: Telegram displaced our getUpdates ${adapter.conflicts ?? 'several'} time(s)${adapter.likelyCause ? ` (${adapter.likelyCause})` : ''}`, 'stop the other program or bridge using this token (another host, a dev laptop); two pollers answer nothing reliably'));
   } else if (lockPid) {

@@ -1,7 +1,7 @@
 // `tether doctor`'s run: the table of checks in order, each bridge's platform checks from its own row, and the report for people or scripts.
 import type { BridgeSlug } from '../lib/bridges.js';
 import { scrubRegisteredSecrets } from '../lib/log.js';
-import { checkBridgeHealth, checkDisk, checkEnvFiles, checkNode, checkProvider, checkRuntime, checkStateDir, checkUnits } from './doctor-checks.js';
+import { checkBridgeHealth, checkBridgeUsers, checkDisk, checkEnvFiles, checkNode, checkProvider, checkRuntime, checkStateDir, checkUnits } from './doctor-checks.js';
 import { loadDeployment, type DeployedProcess, type Deployment, type DoctorOptions } from './doctor-deployment.js';
 import type { CheckResult } from './doctor-result.js';
 import { checkFeishu } from './doctor-feishu.js';
@@ -19,7 +19,7 @@ async function checkPlatforms(d: Deployment): Promise<CheckResult[]> {
   return results;
 }
 
-/** In the order a person fixes things: the host, the files, the runtime, the model, the chat platforms, the bridges, the units. */
+/** In the order a person fixes things: the host, the files, the runtime, the model, the chat platforms, the bridges, the units and who they run as. */
 const CHECKS: ReadonlyArray<(d: Deployment) => CheckResult[] | Promise<CheckResult[]>> = [
   () => checkNode(),
   checkEnvFiles,
@@ -30,6 +30,7 @@ const CHECKS: ReadonlyArray<(d: Deployment) => CheckResult[] | Promise<CheckResu
   checkPlatforms,
   (d) => checkBridgeHealth(d),
   (d) => checkUnits(d),
+  checkBridgeUsers,
 ];
 
 export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs Tether from this bundle on a Debian or Ubuntu host: user, Node.js, app in /opt/tether, env files, units, first pairing code.
+# Installs Tether from this bundle on a Debian or Ubuntu host: users, Node.js, app in /opt/tether, env files, units, first pairing code.
 # Written by `tether setup` for target {{TARGET}}. Run as root from anywhere: sudo bash install.sh
-# Running it again is safe: it replaces the app and the units and keeps the state in /var/lib/tether.
+# Running it again is safe: it replaces the app and the units and keeps the state in /var/lib/tether
+# (the runtime's) and /var/lib/tether-<bridge> (each bridge's).
 set -euo pipefail
 
 BUNDLE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NODE_VERSION="{{NODE_VERSION}}"
 ENV_FILES=({{ENV_FILES}})
 UNITS=({{UNITS}})
+BRIDGES=({{BRIDGES}})
 BRIDGE_UNITS=({{BRIDGE_UNITS}})
 PAIR_PLATFORM="{{PAIR_PLATFORM}}"
 RUNTIME_HEALTH_URL="{{RUNTIME_HEALTH_URL}}"
@@ -52,8 +54,24 @@ fi
 # A distribution's Node.js may come without npm (Debian packages it apart).
 command -v npm >/dev/null || apt-get install -y -q npm >/dev/null
 
-say "user tether"
+say "users: tether (the runtime and the agent's tools), one per bridge"
 id -u tether >/dev/null 2>&1 || useradd --system --home-dir /var/lib/tether --shell /usr/sbin/nologin tether
+# A bridge under the runtime's user would let the agent's shell read its /proc/<pid>/environ (the
+# bot credentials): each bridge runs as tether-<bridge>, its state in /var/lib/tether-<bridge>.
+for b in "${BRIDGES[@]}"; do
+  id -u "tether-$b" >/dev/null 2>&1 || useradd --system --home-dir "/var/lib/tether-$b" --shell /usr/sbin/nologin "tether-$b"
+  install -d -m 0700 -o "tether-$b" -g "tether-$b" "/var/lib/tether-$b"
+  # An older install kept the bridge's state in the runtime's dir: move it (pairings, inbox,
+  # delivery ledger, event cursor) once, with the bridge stopped, so nothing is lost or sent twice.
+  if [ -f "/var/lib/tether/$b.db" ] && [ ! -e "/var/lib/tether-$b/$b.db" ]; then
+    say "moving the $b bridge's state to /var/lib/tether-$b"
+    systemctl stop "tether-$b.service" 2>/dev/null || true
+    for f in "/var/lib/tether/$b.db" "/var/lib/tether/$b.db-wal" "/var/lib/tether/$b.db-shm" "/var/lib/tether/$b.health.json" "/var/lib/tether/$b"-*.lock; do
+      if [ -e "$f" ]; then mv "$f" "/var/lib/tether-$b/"; fi
+    done
+    chown -R "tether-$b:tether-$b" "/var/lib/tether-$b"
+  fi
+done
 
 say "app in /opt/tether"
 rm -rf /opt/tether.new
@@ -101,15 +119,32 @@ done
 curl -fsS "$RUNTIME_HEALTH_URL" >/dev/null || die "the runtime does not answer at $RUNTIME_HEALTH_URL: journalctl -u tether-runtime -n 50"
 
 say "command: tether (sudo tether doctor checks this deployment)"
-cat >/usr/local/bin/tether <<'WRAPPER'
-#!/bin/sh
-# The tether command of this host's deployment (/opt/tether); state and env files as the units use them.
-# As root, everything but doctor runs as tether: a file root made in the state dir would lock the services out.
-if [ "$(id -u)" = 0 ] && [ "${1:-}" != doctor ]; then exec runuser -u tether -- "$0" "$@"; fi
-export TETHER_STATE_DIR="${TETHER_STATE_DIR:-/var/lib/tether}"
+{
+  printf '%s\n' '#!/bin/sh' "# The tether command of this host's deployment (/opt/tether); state and env files as the units use them." "BRIDGES=\"${BRIDGES[*]}\""
+  cat <<'WRAPPER'
+# As root, a command runs as the user whose state it touches (a file root made in a state dir would
+# lock its service out): `pair … <bridge>` as tether-<bridge> in /var/lib/tether-<bridge>, where that
+# bridge keeps its pairings; everything else but doctor as tether in /var/lib/tether.
+if [ "${1:-}" = pair ] && [ "${2:-}" = list ] && [ -z "${3:-}" ]; then
+  status=0
+  for b in $BRIDGES; do "$0" pair list "$b" || status=1; done
+  exit "$status"
+fi
+user=tether
+state=/var/lib/tether
+if [ "${1:-}" = pair ] && [ -n "${3:-}" ]; then
+  user="tether-$3"
+  state="/var/lib/tether-$3"
+fi
+if [ "$(id -u)" = 0 ] && [ "${1:-}" != doctor ]; then
+  id -u "$user" >/dev/null 2>&1 || { echo "tether: no user $user on this host: bridges installed here: ${BRIDGES:-none}" >&2; exit 1; }
+  exec runuser -u "$user" -- env TETHER_STATE_DIR="$state" "$0" "$@"
+fi
+export TETHER_STATE_DIR="${TETHER_STATE_DIR:-$state}"
 cd /
 exec /usr/bin/node /opt/tether/bin/tether.js "$@"
 WRAPPER
+} >/usr/local/bin/tether
 chmod 0755 /usr/local/bin/tether
 
 if [ -n "$PAIR_PLATFORM" ]; then

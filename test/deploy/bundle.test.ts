@@ -46,11 +46,14 @@ describe('renderBundle', () => {
     const install = file(files, 'install.sh');
     expect(install).toContain('ENV_FILES=(runtime.env telegram.env feishu.env)');
     expect(install).toContain('BRIDGE_UNITS=(tether-telegram.service tether-feishu.service)');
+    expect(install).toContain('BRIDGES=(telegram feishu)');
     expect(install).toContain('RUNTIME_HEALTH_URL="http://127.0.0.1:7979/health"');
     expect(install).not.toMatch(/\{\{/);
     const runbook = file(files, 'RUNBOOK.md');
     expect(runbook).toContain('Bridges: Telegram, Feishu / Lark.');
     expect(runbook).toContain('sudo tether pair code feishu');
+    // The bridge's pairings are in its own state dir, owned by its own user: the command says where.
+    expect(runbook).toContain('sudo runuser -u tether-feishu -- env TETHER_STATE_DIR=/var/lib/tether-feishu /usr/bin/node /opt/tether/bin/tether.js pair code feishu');
     expect(runbook).toContain('systemctl status tether-runtime tether-telegram tether-feishu');
   });
 

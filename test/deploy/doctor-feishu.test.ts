@@ -25,7 +25,7 @@ interface Report {
 
 function health(d: FeishuTestDeployment): { state?: string; runtime?: string; adapter?: { state?: string } } {
   try {
-    return JSON.parse(readFileSync(join(d.stateDir, 'feishu.health.json'), 'utf8'));
+    return JSON.parse(readFileSync(join(d.bridgeStateDir, 'feishu.health.json'), 'utf8'));
   } catch {
     return {};
   }
@@ -65,7 +65,7 @@ describe('tether doctor on a Feishu deployment', () => {
     expect(code).toBe(0);
     expect(byStatus(report, 'fail')).toEqual([]);
     expect(report.checks.filter((c) => c.status === 'ok').map((c) => c.check)).toEqual([
-      'node', 'env:runtime', 'env:feishu', 'state-dir', 'disk', 'runtime:health', 'runtime:auth', 'feishu:auth', 'provider', 'feishu:app', 'feishu:bot', 'feishu:long-connection', 'feishu:connection', 'feishu:health',
+      'node', 'env:runtime', 'env:feishu', 'state-dir', 'state-dir:feishu', 'disk', 'runtime:health', 'runtime:auth', 'feishu:auth', 'provider', 'feishu:app', 'feishu:bot', 'feishu:long-connection', 'feishu:connection', 'feishu:health', 'feishu:user',
     ]);
     expect(byStatus(report, 'warn')).toEqual(['feishu:subscriptions', 'units']);
     expect(line(report, 'feishu:bot').message).toContain('"Tether Test Bot"');
@@ -117,7 +117,7 @@ describe('tether doctor on a Feishu deployment', () => {
     expect(byStatus(report, 'fail')).toEqual(['feishu:app', 'feishu:health', 'runtime:health']);
     expect(line(report, 'feishu:app').message).toBe(`cannot reach the open platform at ${dead} (ECONNREFUSED)`);
     expect(line(report, 'feishu:app').fix).toContain(`curl -sI ${dead}`);
-    expect(report.checks.filter((c) => c.check.startsWith('feishu:')).map((c) => c.check)).toEqual(['feishu:app', 'feishu:subscriptions', 'feishu:connection', 'feishu:health']);
+    expect(report.checks.filter((c) => c.check.startsWith('feishu:')).map((c) => c.check)).toEqual(['feishu:app', 'feishu:subscriptions', 'feishu:connection', 'feishu:health', 'feishu:user']);
     expectNoSecret(d, text);
   });
 
@@ -132,8 +132,8 @@ describe('tether doctor on a Feishu deployment', () => {
   it('names another tether feishu holding the app\'s lock next to the one the health file describes', async () => {
     const d = await deployment();
     // This test process stands in for a second bridge started by hand: alive, and not the health file's pid.
-    writeFileSync(lockFile(d.stateDir, 'feishu', d.feishu.appId), `${process.pid}\n`);
-    writeFileSync(join(d.stateDir, 'feishu.health.json'), JSON.stringify({ pid: 2 ** 22 + 1, state: 'running', runtime: 'connected', adapter: { state: 'connected' } }));
+    writeFileSync(lockFile(d.bridgeStateDir, 'feishu', d.feishu.appId), `${process.pid}\n`);
+    writeFileSync(join(d.bridgeStateDir, 'feishu.health.json'), JSON.stringify({ pid: 2 ** 22 + 1, state: 'running', runtime: 'connected', adapter: { state: 'connected' } }));
     const { report } = await doctor(d);
     expect(line(report, 'feishu:connection')).toMatchObject({ status: 'fail', message: `another tether feishu (pid ${process.pid}) holds this app's lock`, fix: `stop it (kill ${process.pid}) and let the unit run the bridge` });
   });

@@ -24,7 +24,7 @@ interface Report {
 
 function health(d: TestDeployment): { state?: string; runtime?: string; adapter?: { state?: string } } {
   try {
-    return JSON.parse(readFileSync(join(d.stateDir, 'telegram.health.json'), 'utf8'));
+    return JSON.parse(readFileSync(join(d.bridgeStateDir, 'telegram.health.json'), 'utf8'));
   } catch {
     return {};
   }
@@ -67,7 +67,7 @@ describe('tether doctor', () => {
     expect(report.ok).toBe(true);
     expect(failing(report)).toEqual([]);
     expect(report.checks.filter((c) => c.status === 'ok').map((c) => c.check)).toEqual([
-      'node', 'env:runtime', 'env:telegram', 'state-dir', 'disk', 'runtime:health', 'runtime:auth', 'telegram:auth', 'provider', 'telegram:bot', 'clock', 'telegram:webhook', 'telegram:poller', 'telegram:health',
+      'node', 'env:runtime', 'env:telegram', 'state-dir', 'state-dir:telegram', 'disk', 'runtime:health', 'runtime:auth', 'telegram:auth', 'provider', 'telegram:bot', 'clock', 'telegram:webhook', 'telegram:poller', 'telegram:health', 'telegram:user',
     ]);
     // Here systemd does not run: the line says units were not checked.
     expect(report.checks.filter((c) => c.status === 'warn').map((c) => c.check)).toEqual(['units']);
@@ -121,6 +121,21 @@ describe('tether doctor', () => {
     const { report } = await jsonReport(d);
     expect(report.checks.find((c) => c.check === 'env:telegram')).toMatchObject({ status: 'fail', message: expect.stringMatching(/telegram\.env is owned by uid 1000, not root/), fix: expect.stringMatching(/^chown root:root /) });
     expect(report.checks.find((c) => c.check === 'env:runtime')!.status).toBe('ok');
+  });
+
+  it('names a bridge unit that runs as the runtime\'s user (a deployment by hand with one user), and follows its state dir', async () => {
+    const d = await deployment();
+    const unit = join(d.bundle, 'units', 'tether-telegram.service');
+    writeFileSync(unit, readFileSync(unit, 'utf8').replaceAll('tether-telegram', 'tether'));
+    const { report } = await jsonReport(d);
+    expect(report.checks.find((c) => c.check === 'telegram:user')).toMatchObject({
+      status: 'fail',
+      message: "tether-telegram.service runs as tether, the runtime's user: the agent's shell tool can read its credentials from /proc",
+      fix: expect.stringContaining('user tether-telegram'),
+    });
+    // Its state dir is now the runtime's: one check of it, and the health file looked for there.
+    expect(report.checks.filter((c) => c.check.startsWith('state-dir')).map((c) => c.check)).toEqual(['state-dir']);
+    expect(report.checks.find((c) => c.check === 'telegram:health')!.message).toBe(`no ${join(d.stateDir, 'telegram.health.json')}: the bridge has not run`);
   });
 
   it('names another poller of the same bot', async () => {

@@ -52,7 +52,18 @@ describe('systemd/ units', () => {
     expect(unitValues(unit, 'Unit', 'Wants').join(' ')).toContain('tether-runtime.service');
     expect(unitValues(unit, 'Unit', 'Requires')).toEqual([]);
     expect(unitValues(unit, 'Unit', 'BindsTo')).toEqual([]);
-    expect(unitValues(unit, 'Service', 'InaccessiblePaths')).toEqual(['-/var/lib/tether/workspace']);
+    expect(unitValues(unit, 'Service', 'InaccessiblePaths')).toEqual(['-/var/lib/tether']);
+  });
+
+  it.each(BRIDGE_SLUGS)('%s: runs as its own user with its own state dir, so the agent (the runtime\'s user) cannot read its /proc/<pid>/environ', (slug) => {
+    const runtime = parseUnit(readFileSync(join(unitsDir(), 'tether-runtime.service'), 'utf8'));
+    const unit = parseUnit(readFileSync(join(unitsDir(), BRIDGES[slug].unit), 'utf8'));
+    expect(unitValues(unit, 'Service', 'User')).toEqual([`tether-${slug}`]);
+    expect(unitValues(unit, 'Service', 'User')[0]).not.toBe(unitValues(runtime, 'Service', 'User')[0]);
+    expect(unitValues(unit, 'Service', 'Group')).toEqual([`tether-${slug}`]);
+    expect(unitEnvironment(unit).TETHER_STATE_DIR).toBe(`/var/lib/tether-${slug}`);
+    expect(unitValues(unit, 'Service', 'StateDirectory')).toEqual([`tether-${slug}`]);
+    expect(unitValues(unit, 'Service', 'ReadWritePaths')).toEqual([`/var/lib/tether-${slug}`]);
   });
 
   it('every bridge unit has the Telegram unit’s shape: only the names differ', () => {
@@ -88,6 +99,16 @@ describe('a generated bundle’s units', () => {
     for (const u of readdirSync(join(d.bundle, 'units'))) expect(verify(join(d.bundle, 'units', u))).toEqual({ status: 0, output: '' });
   });
 
+  it('give each bridge a user and a state dir apart from the runtime\'s, and its env file the runtime token it needs instead', () => {
+    const units = readdirSync(join(d.bundle, 'units')).map((u) => [u, parseUnit(readFileSync(join(d.bundle, 'units', u), 'utf8'))] as const);
+    const users = units.map(([u, unit]) => [u, unitValues(unit, 'Service', 'User')[0], unitEnvironment(unit).TETHER_STATE_DIR]);
+    expect(users.sort()).toEqual([
+      ['tether-runtime.service', 'tether', '/var/lib/tether'],
+      ['tether-telegram.service', 'tether-telegram', '/var/lib/tether-telegram'],
+    ]);
+    expect(parseEnvFile(readFileSync(join(d.bundle, 'telegram.env'), 'utf8')).TETHER_TOKEN).toBe(parseEnvFile(readFileSync(join(d.bundle, 'runtime.env'), 'utf8')).TETHER_TOKEN);
+  });
+
   it('ExecStart with the bundle’s env files: the runtime reaches health, the bridge pairs a phone and a message is answered', async () => {
     const { runtime, bridge, pairLine } = await d.startAll();
     const health = await fetch(`http://127.0.0.1:${d.port}/health`);
@@ -106,6 +127,8 @@ describe('a generated bundle’s units', () => {
       const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
       for (const s of secrets) expect(argv).not.toContain(s);
     }
-    await waitUntil(() => existsSync(join(d.stateDir, 'telegram.health.json')), 'the bridge wrote its health file');
+    // The bridge keeps its state in its own dir and wrote nothing in the runtime's.
+    await waitUntil(() => existsSync(join(d.bridgeStateDir, 'telegram.health.json')), 'the bridge wrote its health file');
+    expect(readdirSync(d.stateDir).filter((f) => f.startsWith('telegram'))).toEqual([]);
   });
 });

@@ -18,9 +18,11 @@ export interface TestDeployment {
   fake: FakeTelegram;
   /** The bundle `tether setup` wrote (env files, units/, app/). */
   bundle: string;
-  /** Stands in for the host: state/ is /var/lib/tether. */
+  /** Stands in for the host: state/ is /var/lib/tether, state-<bridge>/ is /var/lib/tether-<bridge>. */
   host: string;
   stateDir: string;
+  /** The bridge's own state dir (/var/lib/tether-<bridge> on a host). */
+  bridgeStateDir: string;
   port: number;
   /** Starts a unit's ExecStart as systemd would, as this user (see startUnit). */
   startUnit(unitName: string): ChildProcess;
@@ -73,6 +75,7 @@ async function writeDeployment(bridge: 'telegram' | 'feishu', bridgeEnv: Record<
   const bundle = join(root, 'bundle');
   const host = join(root, 'host');
   const stateDir = join(host, 'state');
+  const bridgeStateDir = `${stateDir}-${bridge}`;
   const r = await runCli(['setup', '--non-interactive', '--target', 'vps', '--bridge', bridge, '--provider', 'openai', '--out', bundle], {
     env: { ...bridgeEnv, OPENAI_API_KEY: TEST_OPENAI_KEY, TETHER_BASE_URL: model.url, TETHER_PORT: String(port) },
     cwd: root,
@@ -80,12 +83,13 @@ async function writeDeployment(bridge: 'telegram' | 'feishu', bridgeEnv: Record<
   if (r.code !== 0) throw new Error(`tether setup failed: ${r.stderr}`);
   // What StateDirectory= (0700) and `npm ci --omit=dev` in install.sh make on a host.
   mkdirSync(join(stateDir, 'workspace'), { recursive: true, mode: 0o700 });
+  mkdirSync(bridgeStateDir, { mode: 0o700 });
   if (!existsSync(join(bundle, 'app', 'node_modules'))) symlinkSync(join(repoRoot, 'node_modules'), join(bundle, 'app', 'node_modules'));
   const children: ChildProcess[] = [];
 
   const onHost = (p: string) => p.replace('/var/lib/tether', stateDir).replace('/opt/tether', join(bundle, 'app')).replace('/etc/tether', bundle);
 
-  /** Its Environment= and EnvironmentFile=, its WorkingDirectory, host paths moved into the temp dir, /opt/tether = the bundle's app. */
+  /** Its Environment= and EnvironmentFile=, its WorkingDirectory, host paths moved into the temp dir (/var/lib/tether-telegram = state-telegram), /opt/tether = the bundle's app. */
   const startUnit = (unitName: string): ChildProcess => {
     const unit = parseUnit(readFileSync(join(bundle, 'units', unitName), 'utf8'));
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: host };
@@ -103,6 +107,7 @@ async function writeDeployment(bridge: 'telegram' | 'feishu', bridgeEnv: Record<
     bundle,
     host,
     stateDir,
+    bridgeStateDir,
     port,
     startUnit,
     async startRuntime() {

@@ -2,6 +2,9 @@
 import { parseArgs } from 'node:util';
 import { TetherError } from '../lib/errors.js';
 
+/** `-4200`, `-1001234567890`: a Telegram group's id, given to `tether pair revoke`. */
+const NEGATIVE_NUMBER = /^-\d+$/;
+
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 export interface CommandArgs {
@@ -33,12 +36,20 @@ function problemOf(err: unknown): string {
  * arguments; anything else throws a TetherError naming it, with the way to the command's help.
  */
 export function commandArgs(args: string[], command: string, options: OptionSpec = {}, maxPositionals = 0): CommandArgs {
+  // A negative number is an id (a Telegram group is -100…), never an option: parseArgs would take
+  // `-4200` for the short options -4, -2, …, so it passes through as a stand-in and comes back.
+  const negatives = args.filter((a) => NEGATIVE_NUMBER.test(a));
+  const standIn = (i: number) => `\uE000negative-${i}`;
+  const masked = args.map((a) => (NEGATIVE_NUMBER.test(a) ? standIn(negatives.indexOf(a)) : a));
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: masked, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
   } catch (err) {
     throw new TetherError('bad_usage', problemOf(err), `run tether ${command} --help`);
   }
+  const unmask = (v: string) => v.replace(/^\uE000negative-(\d+)$/, (_, i: string) => negatives[Number(i)]!);
+  parsed.positionals = parsed.positionals.map(unmask);
+  for (const [k, v] of Object.entries(parsed.values)) if (typeof v === 'string') (parsed.values as Record<string, unknown>)[k] = unmask(v);
   const { help, ...values } = parsed.values as Record<string, string | boolean | undefined>;
   const extra = parsed.positionals.slice(maxPositionals);
   if (help !== true && extra.length > 0) {

@@ -41,6 +41,12 @@ describe('commandArgs', () => {
     expect(commandArgs(['-h', 'anything'], 'up').help).toBe(true);
   });
 
+  it('takes a negative number for an id, not for options (a Telegram group is -100…)', () => {
+    expect(commandArgs(['telegram', '-1001234567890'], 'pair revoke', {}, 2).positionals).toEqual(['telegram', '-1001234567890']);
+    expect(commandArgs(['--thread', '-42'], 'chat', { thread: { type: 'string' } }).values).toEqual({ thread: '-42' });
+    expect(() => commandArgs(['-x'], 'up')).toThrow("unknown option '-x'");
+  });
+
   it('shows a long stray argument by its start and length only: a token pasted in the wrong place is not printed back', () => {
     expect(shownArgument('short')).toBe('"short"');
     expect(shownArgument('123456789:AAHfakeTokenfakeTokenfakeTokenfake12')).toBe('"12345678…" (46 characters)');

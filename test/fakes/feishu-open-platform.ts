@@ -29,6 +29,7 @@ import {
 import { FakeLongConnection, type AckRecord, type ClientConfig, type PushOptions, type PushRecord, type WsConnection } from './feishu/long-connection.js';
 import { apiError, matchRoute, TenantTokens, type ApiAnswer, type ApiRequest, type RouteContext, type RouteName } from './feishu/open-apis.js';
 import { FeishuWorld, type StoredMessage } from './feishu/world.js';
+import { waitForChange } from './wait-for-change.js';
 
 export { FEISHU_CODES, type FeishuCode } from './feishu/codes.js';
 export type { AckRecord, ClientConfig, PushRecord, WsConnection } from './feishu/long-connection.js';
@@ -457,35 +458,7 @@ export class FakeFeishu {
 
   /** Resolves when `predicate` holds, re-checked after every change of the fake and every 20 ms; rejects after `timeoutMs`. */
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        let value: T | undefined | false | null;
-        try {
-          value = predicate();
-        } catch (err) {
-          cleanup();
-          reject(err as Error);
-          return;
-        }
-        if (value !== undefined && value !== false && value !== null) {
-          cleanup();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake feishu: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      // Also re-checked on a short tick: predicates may look at the code under test, which the fake cannot see change.
-      const tick = setInterval(check, 20);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(tick);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return waitForChange(this.listeners, predicate, timeoutMs, what, 'fake feishu');
   }
 
   // ---------- internals

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitForChange } from './wait-for-change.js';
 
 /** The Bot API's exact error texts, so tests and fault injections use the production wording. */
 export const TELEGRAM_ERRORS = {
@@ -554,35 +555,7 @@ export class FakeTelegram {
 
   /** Resolves when `predicate` holds, re-checked after every change of the fake and every 20 ms; rejects after `timeoutMs`. */
   waitFor<T>(predicate: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        let value: T | undefined | false | null;
-        try {
-          value = predicate();
-        } catch (err) {
-          cleanup();
-          reject(err as Error);
-          return;
-        }
-        if (value !== undefined && value !== false && value !== null) {
-          cleanup();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`fake telegram: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      // Also re-checked on a short tick: predicates may look at the code under test, which the fake cannot see change.
-      const tick = setInterval(check, 20);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(tick);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-      check();
-    });
+    return waitForChange(this.listeners, predicate, timeoutMs, what, 'fake telegram');
   }
 
   // ---------- internals

@@ -1,20 +1,11 @@
 // What a person approves is what runs: control characters shown visibly, writes name their real target, a stricter mode stops the running turn's next call.
 import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { approvalSafeText } from '../../lib/approval-text.js';
-import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+import { runtimesPerTest, type TestRuntime } from '../support/runtime.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function runtime(env: Record<string, string> = {}): Promise<TestRuntime> {
-  const rt = await startTestRuntime(env);
-  cleanups.push(() => rt.stop());
-  return rt;
-}
+const { runtime } = runtimesPerTest();
 
 const toolCall = (name: string, args: unknown) => `!tool ${name} ${JSON.stringify(args)}`;
 /** The spoof of the issue: an escape sequence erases the line and a carriage return starts it again, showing a harmless command. */

@@ -1,20 +1,11 @@
 // Approvals against a real runtime: ask waits for a person, auto runs, readonly offers no risky tool, restarts keep waiting.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DENIED_RESULT } from '../../runtime/approvals.js';
-import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+import { runtimesPerTest } from '../support/runtime.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function runtime(env: Record<string, string> = {}): Promise<TestRuntime> {
-  const rt = await startTestRuntime(env);
-  cleanups.push(() => rt.stop());
-  return rt;
-}
+const { runtime } = runtimesPerTest();
 
 const writeNote = `!tool write_file ${JSON.stringify({ path: 'note.txt', content: 'hello from the agent' })}`;
 

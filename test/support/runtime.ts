@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { loadRuntimeConfig } from '../../lib/config.js';
 import { createLogger, silentLogger, type Logger } from '../../lib/log.js';
 import { startRuntime, type RuntimeOptions } from '../../runtime/main.js';
@@ -117,4 +118,23 @@ export async function startTestRuntime(env: Record<string, string> = {}, options
     },
   };
   return t;
+}
+
+/**
+ * For a test file whose tests each start their own runtime: `runtime(env)` starts one that is
+ * stopped after the test; `afterTest(fn)` adds another cleanup. Cleanups run newest first.
+ */
+export function runtimesPerTest(): { runtime(env?: Record<string, string>): Promise<TestRuntime>; afterTest(fn: () => Promise<void>): void } {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  return {
+    async runtime(env = {}) {
+      const rt = await startTestRuntime(env);
+      cleanups.push(() => rt.stop());
+      return rt;
+    },
+    afterTest: (fn) => void cleanups.push(fn),
+  };
 }

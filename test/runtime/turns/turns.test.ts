@@ -1,22 +1,13 @@
 // Turns against a real runtime and the fake model: order, workers, cancel, timeout, idempotency, provider errors.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFakeModel } from '../../fakes/model-server.js';
-import { startTestRuntime, type TestRuntime } from '../../support/runtime.js';
+import { runtimesPerTest } from '../../support/runtime.js';
 import type { SseEvent } from '../../support/sse.js';
 import { waitUntil } from '../../support/wait.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function runtime(env: Record<string, string> = {}): Promise<TestRuntime> {
-  const rt = await startTestRuntime(env);
-  cleanups.push(() => rt.stop());
-  return rt;
-}
+const { runtime, afterTest } = runtimesPerTest();
 
 const seqOf = (events: SseEvent[], type: string, turnId: string) => events.find((e) => e.event === type && e.data.turn_id === turnId)?.data.seq as number;
 
@@ -244,7 +235,7 @@ describe('the agent loop', () => {
 
   it('stops a model that keeps calling tools after 25 steps', async () => {
     const model = await startFakeModel({ defaultReply: () => ({ toolCalls: [{ name: 'list_dir', arguments: {} }] }) });
-    cleanups.push(() => model.close());
+    afterTest(() => model.close());
     const rt = await runtime({ TETHER_BASE_URL: model.url, TETHER_APPROVAL: 'auto' });
     const t = await rt.newThread();
     const stream = await rt.events(`/v1/threads/${t.id}/events?after=0`);
